@@ -1,0 +1,7 @@
+#include "apps/commands.h"
+#include "core/error.h"
+
+namespace gossamer::apps {
+// Placeholder until this verb lands; replaced by its real implementation.
+void add_bench_command(CLI::App& app) { (void)app; }
+}  // namespace gossamer::apps

