@@ -1,5 +1,6 @@
 #pragma once
-// The layout-independent weights the worker computes with. Big matrices are views into
+// The layout-independent weights the worker computes with (worker/, since it binds
+// model/ checkpoints to kernels/ weight views). Big matrices are views into
 // the mmapped checkpoint (bf16 / MXFP4 stay as stored); small vectors (norm gains,
 // biases, sinks) are converted to f32 and owned. A WeightSelection picks this rank's
 // slice (layers, heads, experts, vocab rows) so that only those bytes are touched.
@@ -10,11 +11,14 @@
 #include "core/buffer.h"
 #include "kernels/linear.h"
 #include "kernels/mxfp4_linear.h"
+#include "model/checkpoint.h"
 #include "model/config.h"
 
-namespace gossamer::model {
+namespace gossamer::worker {
 
-class Checkpoint;
+using model::Checkpoint;
+using model::ModelConfig;
+
 
 // Half-open [begin, end) ranges in units of the named thing. end = -1 means "all".
 struct Range {
@@ -74,4 +78,4 @@ struct ModelWeights {
 ModelWeights load_weights(std::shared_ptr<const Checkpoint> checkpoint,
                           const WeightSelection& selection = {});
 
-}  // namespace gossamer::model
+}  // namespace gossamer::worker
