@@ -1,0 +1,16 @@
+#pragma once
+// The only places where the layers meet comm/: a row-parallel linear (partial products
+// all-reduced over TP, bias added once) and the vocab-parallel pieces. At tp = 1 they are
+// plain kernels with no collective.
+#include <cstdint>
+
+#include "worker/layer_context.h"
+#include "worker/weights.h"
+
+namespace gossamer::worker {
+
+// y[n, out] = x[n, in_local] · W[out, in_local]ᵀ, summed over the TP group, + bias (once).
+void row_parallel_linear(const LayerContext& ctx, float* y, const float* x, int64_t n,
+                         const Linear& w);
+
+}  // namespace gossamer::worker
