@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "comm/communicator.h"
 #include "core/error.h"
 #include "kernels/linear.h"
 #include "kernels/rmsnorm.h"
@@ -27,11 +28,11 @@ ModelRunner::ModelRunner(const ModelWeights& weights, KvCache& cache, LayerConte
   for (size_t i = 0; i < weights_.layers.size(); ++i) {
     attention_.push_back(
         std::make_unique<AttentionLayer>(weights_.layers[i], static_cast<int>(i), rope_));
-    moe_.push_back(std::make_unique<MoeLayer>(weights_.layers[i]));
+    moe_.push_back(std::make_unique<MoeLayer>(weights_.layers[i], weights_.selection.experts.begin));
   }
 }
 
-void ModelRunner::forward(const ForwardBatch& batch, std::vector<float>& logits, DumpSink* dump_sink) {
+bool ModelRunner::forward(const ForwardBatch& batch, std::vector<float>& logits, DumpSink* dump_sink) {
   const auto& cfg = weights_.config;
   const int64_t n = batch.n_tokens(), H = cfg.hidden_size;
   for (int32_t t : batch.tokens)
@@ -39,15 +40,30 @@ void ModelRunner::forward(const ForwardBatch& batch, std::vector<float>& logits,
       GOSSAMER_THROW(kInvalidArgument, "token id {} outside the vocabulary [0, {})", t, cfg.vocab_size);
   LayerContext ctx = base_;
   ctx.dump = dump_sink;
+  const bool staged = ctx.pp && ctx.pp->size() > 1;
+  const bool first_stage = !staged || ctx.pp->rank() == 0;
+  const bool last_stage = !staged || ctx.pp->rank() == ctx.pp->size() - 1;
 
-  // TODO(distributed): stages after the first receive x from the previous stage instead.
   x_.resize(static_cast<size_t>(n * H));
-  kernels::embedding_lookup(ctx.exec, x_.data(), weights_.embedding, batch.tokens.data(), n);
-  dump(dump_sink, "embedding", kNoLayer, x_.data(), n, H);
+  if (first_stage) {
+    kernels::embedding_lookup(ctx.exec, x_.data(), weights_.embedding, batch.tokens.data(), n);
+    dump(dump_sink, "embedding", kNoLayer, x_.data(), n, H);
+  } else {
+    // Hidden states of the same tokens from the previous stage.
+    ctx.pp->recv(x_.data(), static_cast<size_t>(n * H), DType::kF32, ctx.pp->rank() - 1,
+                 kStageTag, ctx.exec.device);
+  }
 
   for (size_t i = 0; i < attention_.size(); ++i) {
     attention_[i]->forward(ctx, x_.data(), batch, cache_);
     moe_[i]->forward(ctx, x_.data(), n);
+  }
+
+  if (!last_stage) {
+    ctx.pp->send(x_.data(), static_cast<size_t>(n * H), DType::kF32, ctx.pp->rank() + 1, kStageTag,
+                 ctx.exec.device);
+    logits.clear();
+    return false;
   }
 
   // Only the wanted rows go through the final norm and the (large) unembedding.
@@ -64,6 +80,7 @@ void ModelRunner::forward(const ForwardBatch& batch, std::vector<float>& logits,
   logits.resize(static_cast<size_t>(m * V));
   kernels::linear(ctx.exec, logits.data(), normed_.data(), m, weights_.unembedding, nullptr);
   dump(dump_sink, "logits", kNoLayer, logits.data(), m, V);
+  return true;
 }
 
 }  // namespace gossamer::worker

@@ -17,12 +17,18 @@ namespace gossamer::worker {
 
 kernels::RopeParams rope_params_from(const model::ModelConfig& config);
 
+// Tag of the hidden-state messages between pipeline stages.
+constexpr int kStageTag = 7;
+
 class ModelRunner {
  public:
   ModelRunner(const ModelWeights& weights, KvCache& cache, LayerContext base);
+  const LayerContext& context() const { return base_; }
 
-  // logits [batch.logit_rows().size(), vocab_local] f32. `dump` may be null.
-  void forward(const ForwardBatch& batch, std::vector<float>& logits, DumpSink* dump = nullptr);
+  // Runs this rank's layers over the batch. On the last pipeline stage (or without PP)
+  // fills logits [batch.logit_rows().size(), vocab_local] f32 and returns true; earlier
+  // stages send their hidden states on and return false. `dump` may be null.
+  bool forward(const ForwardBatch& batch, std::vector<float>& logits, DumpSink* dump = nullptr);
 
   const ModelWeights& weights() const { return weights_; }
   int64_t vocab_local() const { return weights_.unembedding.out; }

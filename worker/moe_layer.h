@@ -17,7 +17,8 @@ namespace gossamer::worker {
 
 class MoeLayer {
  public:
-  explicit MoeLayer(const LayerWeights& weights);
+  // first_expert: global id of weights.mlp1.per_expert[0] (EP slices the experts).
+  MoeLayer(const LayerWeights& weights, int64_t first_expert);
 
   // x [n_tokens, H] f32, updated in place.
   void forward(const LayerContext& ctx, float* x, int64_t n_tokens);
@@ -29,6 +30,7 @@ class MoeLayer {
 
  private:
   const LayerWeights& w_;
+  int64_t first_expert_;
   std::vector<float> h_, logits_, weights_, slot_out_, gathered_, up_, act_, expert_out_, sum_;
   std::vector<int32_t> experts_;
 };
