@@ -1,7 +1,9 @@
 #pragma once
-// A single-process engine over one checkpoint: owns the weights, a paged KV cache and the
-// sequences' block tables, and runs prefill/decode. `eval-logits`, `generate` and
-// `bench` use it directly; the service drives ModelRunner through StepPlans instead.
+// The offline engine behind `eval-logits`, `generate` and `bench`: world rank 0 owns the
+// sequences and their KV block tables and turns each request into StepPlans; every rank
+// (one, or N under mpirun) executes them through its RankExecutor. Ranks other than 0 call
+// follow() and return when rank 0 shuts the job down. The service's scheduler replaces
+// this class; RankExecutor stays.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -10,21 +12,22 @@
 #include <string>
 #include <vector>
 
+#include "comm/communicator.h"
 #include "kernels/sampling.h"
-#include "model/checkpoint.h"
 #include "worker/kv_cache.h"
-#include "worker/model_runner.h"
-#include "worker/weights.h"
+#include "worker/rank_executor.h"
 
 namespace gossamer::worker {
 
 struct EngineOptions {
   model::CheckpointLayout layout = model::CheckpointLayout::kAuto;
+  ParallelConfig parallel;
+  MoeDispatch dispatch = MoeDispatch::kAllGather;
   int threads = 0;          // 0 = all hardware threads
   int max_context = 4096;   // tokens per sequence the KV cache can hold
-  int max_sequences = 1;    // sequences alive at once
+  int max_sequences = 8;    // sequences alive at once (per DP replica)
   int block_size = 16;      // tokens per KV block
-  int prefill_chunk = 0;    // tokens per prefill forward; 0 = the whole prompt at once
+  int prefill_chunk = 0;    // tokens per prefill step; 0 = the whole prompt at once
 };
 
 struct GenerateOptions {
@@ -42,42 +45,60 @@ struct GenerateResult {
 
 class Engine {
  public:
-  Engine(const std::filesystem::path& model_dir, const EngineOptions& options);
-  ~Engine();
+  // world == nullptr: a one-rank job. Collective over world (every rank constructs it).
+  Engine(const std::filesystem::path& model_dir, const EngineOptions& options,
+         comm::Communicator* world = nullptr);
+  ~Engine();  // the coordinator shuts the job down
 
-  const model::ModelConfig& config() const { return weights_.config; }
-  const ModelWeights& weights() const { return weights_; }
-  const KvCache& kv_cache() const { return *cache_; }
+  const model::ModelConfig& config() const { return executor_->config(); }
+  const Mapping& mapping() const { return executor_->mapping(); }
+  bool is_coordinator() const { return executor_->is_coordinator(); }
 
+  // Ranks other than 0: execute steps until rank 0 calls shutdown().
+  void follow();
+  void shutdown();
+
+  // ---- coordinator (world rank 0) only ------------------------------------------------
   int64_t open_sequence();
   void close_sequence(int64_t seq);
   int64_t sequence_length(int64_t seq) const;
+  int free_blocks(int64_t seq) const;  // free KV blocks of seq's replica
 
   // Appends tokens to a sequence through its KV cache (chunked per prefill_chunk) and
   // returns logits [count, vocab] (all_logits) or [1, vocab] for the last token.
   void feed(int64_t seq, const std::vector<int32_t>& tokens, bool all_logits,
             std::vector<float>& logits, DumpSink* dump = nullptr);
+  // Several fresh sequences in one step each (DP replicas share the work): logits of every
+  // position of every prompt.
+  std::vector<std::vector<float>> eval_batch(const std::vector<std::vector<int32_t>>& prompts);
 
   // Prefill `prompt` in a fresh sequence, then decode. on_token returns false to stop.
   GenerateResult generate(const std::vector<int32_t>& prompt, const GenerateOptions& options,
                           const std::function<bool(int32_t)>& on_token = nullptr);
+  // Several prompts decoded together, one token each per step.
+  std::vector<GenerateResult> generate_batch(const std::vector<std::vector<int32_t>>& prompts,
+                                             const GenerateOptions& options);
 
  private:
   struct Sequence {
     std::vector<int32_t> block_table;
     int64_t length = 0;
   };
-  void forward_chunk(int64_t seq_id, Sequence& seq, const int32_t* ids, int32_t count,
-                     bool all_logits, std::vector<float>& logits, DumpSink* dump);
+  BlockAllocator& allocator_of(int64_t seq);
+  // Adds seq's next chunk to plan, reserving KV blocks.
+  void plan_chunk(StepPlan& plan, int64_t seq_id, const int32_t* ids, int32_t count,
+                  bool all_logits, const kernels::SamplingParams& sampling);
+  StepResult run(StepPlan& plan, DumpSink* dump = nullptr);
 
   EngineOptions options_;
-  std::unique_ptr<ThreadPool> pool_;
-  ModelWeights weights_;
-  std::unique_ptr<KvCache> cache_;
-  std::unique_ptr<BlockAllocator> blocks_;
-  std::unique_ptr<ModelRunner> runner_;
+  std::unique_ptr<comm::Communicator> local_world_;
+  comm::Communicator* world_ = nullptr;
+  std::unique_ptr<RankExecutor> executor_;
+  std::vector<std::unique_ptr<BlockAllocator>> allocators_;  // one per DP replica
   std::map<int64_t, Sequence> sequences_;
   int64_t next_seq_ = 0;
+  uint64_t step_ = 0;
+  bool shut_down_ = false;
 };
 
 }  // namespace gossamer::worker
