@@ -176,14 +176,8 @@ std::vector<std::vector<float>> Engine::eval_batch(const std::vector<std::vector
   return out;
 }
 
-GenerateResult Engine::generate(const std::vector<int32_t>& prompt, const GenerateOptions& options,
-                                const std::function<bool(int32_t)>& on_token) {
-  if (!on_token) return generate_batch({prompt}, options).at(0);
-  // Streaming one sequence: the same loop with a callback per token.
-  auto results = generate_batch({prompt}, options);
-  for (int32_t t : results[0].tokens)
-    if (!on_token(t)) break;
-  return results[0];
+GenerateResult Engine::generate(const std::vector<int32_t>& prompt, const GenerateOptions& options) {
+  return generate_batch({prompt}, options).at(0);
 }
 
 std::vector<GenerateResult> Engine::generate_batch(const std::vector<std::vector<int32_t>>& prompts,

@@ -6,7 +6,6 @@
 // this class; RankExecutor stays.
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,7 +37,7 @@ struct GenerateOptions {
 
 struct GenerateResult {
   std::vector<int32_t> tokens;      // generated ids (a stop id included)
-  std::string finish_reason;        // "stop", "length", "context" or "callback"
+  std::string finish_reason;        // "stop", "length" or "context"
   int64_t prompt_tokens = 0;
   double prefill_seconds = 0, decode_seconds = 0;
 };
@@ -72,9 +71,8 @@ class Engine {
   // position of every prompt.
   std::vector<std::vector<float>> eval_batch(const std::vector<std::vector<int32_t>>& prompts);
 
-  // Prefill `prompt` in a fresh sequence, then decode. on_token returns false to stop.
-  GenerateResult generate(const std::vector<int32_t>& prompt, const GenerateOptions& options,
-                          const std::function<bool(int32_t)>& on_token = nullptr);
+  // Prefill `prompt` in a fresh sequence, then decode.
+  GenerateResult generate(const std::vector<int32_t>& prompt, const GenerateOptions& options);
   // Several prompts decoded together, one token each per step.
   std::vector<GenerateResult> generate_batch(const std::vector<std::vector<int32_t>>& prompts,
                                              const GenerateOptions& options);
