@@ -73,9 +73,19 @@ struct ModelWeights {
   std::shared_ptr<const Checkpoint> checkpoint;  // keeps the mmaps alive
 };
 
+// How load_weights touches the bytes it binds (the selection says which bytes).
+struct LoadOptions {
+  // madvise(WILLNEED) every selected range, so the first forward pass does not stall on
+  // page faults of a cold mmap (the kernel reads ahead in the background).
+  bool prefetch = false;
+  bool show_progress = true;  // a bar on a terminal, one log line otherwise
+};
+
 // Binds the checkpoint's tensors (either layout) to ModelWeights, checking every dtype and
 // shape against the config. Errors name the tensor and the file.
 ModelWeights load_weights(std::shared_ptr<const Checkpoint> checkpoint,
                           const WeightSelection& selection = {});
+ModelWeights load_weights(std::shared_ptr<const Checkpoint> checkpoint, const WeightSelection& selection,
+                          const LoadOptions& options);
 
 }  // namespace gossamer::worker
