@@ -13,19 +13,13 @@
 #include "kernels/mxfp4_linear.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
+#include "worker/range.h"
 
 namespace gossamer::worker {
 
 using model::Checkpoint;
 using model::ModelConfig;
 
-
-// Half-open [begin, end) ranges in units of the named thing. end = -1 means "all".
-struct Range {
-  int64_t begin = 0, end = -1;
-  int64_t size() const { return end - begin; }
-  bool contains(int64_t i) const { return i >= begin && i < end; }
-};
 
 struct WeightSelection {
   Range layers;       // global layer indices this rank holds
