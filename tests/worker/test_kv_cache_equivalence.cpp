@@ -2,6 +2,7 @@
 // and chunked prefill must too (the cache is the only thing connecting the steps).
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "golden_data.h"
 #include "worker/engine.h"
 
