@@ -133,7 +133,8 @@ int run(int argc, char** argv) {
   }
   auto world = mpi.world(std::chrono::seconds(120));
   worker::EngineOptions options;
-  options.parallel = worker::parse_parallel(parallel);
+  const auto settings = worker::parse_parallel_spec(parallel);
+  options.parallel = settings.sizes;
   options.dispatch = worker::parse_moe_dispatch(dispatch);
   options.layout = layout == "original" ? model::CheckpointLayout::kOriginal : model::CheckpointLayout::kHF;
   options.threads = 1;
