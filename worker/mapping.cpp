@@ -127,6 +127,14 @@ WeightSelection Mapping::weight_selection() const {
   return s;
 }
 
+comm::ProcessGroups make_process_groups(comm::Communicator& world, const Mapping& mapping) {
+  if (world.size() != mapping.world_size() || world.rank() != mapping.rank())
+    GOSSAMER_THROW(kInvalidArgument,
+                   "mapping of rank {} in a world of {} used on group '{}' (rank {} of {})",
+                   mapping.rank(), mapping.world_size(), world.name(), world.rank(), world.size());
+  return comm::make_process_groups(world, mapping.group_layout());
+}
+
 namespace {
 std::string range_text(const Range& r) { return fmt::format("[{},{})", r.begin, r.end); }
 }  // namespace

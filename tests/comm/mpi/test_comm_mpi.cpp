@@ -42,7 +42,7 @@ const worker::ModelDims kTiny{4, 16, 4, 8, 4096};
 
 void check_groups(Communicator& world, Checker& t) {
   const worker::Mapping m(world.size(), world.rank(), layout_for(world.size()), kTiny);
-  ProcessGroups g = make_process_groups(world, m.group_layout());
+  ProcessGroups g = worker::make_process_groups(world, m);
   const auto& p = m.parallel();
   t.expect(g.tp->size() == p.tp && g.tp->rank() == m.tp_rank(), "tp group size and rank");
   t.expect(g.dp->size() == p.dp && g.dp->rank() == m.dp_rank(), "dp group size and rank");
