@@ -14,10 +14,6 @@
 
 namespace gossamer::worker {
 
-const char* moe_dispatch_name(MoeDispatch d) {
-  return d == MoeDispatch::kAllGather ? "allgather" : "alltoall";
-}
-
 std::chrono::milliseconds RuntimeSettings::comm_timeout() const {
   return std::chrono::milliseconds(static_cast<int64_t>(std::llround(comm_timeout_s * 1000)));
 }
@@ -128,16 +124,13 @@ class Walker {
   std::string source_;
 };
 
-MoeDispatch dispatch_from(const std::string& s) {
-  return s == "alltoall" ? MoeDispatch::kAllToAll : MoeDispatch::kAllGather;
-}
 const std::vector<std::string> kDispatchNames = {"allgather", "alltoall"};
 
 void read_parallel(const Walker& w, const YAML::Node& n, ParallelSettings* p) {
   w.each_key(n, "parallel", {"tp", "dp", "ep", "pp", "moe_dispatch"},
              [&](const std::string& k, const YAML::Node& v, const std::string& path) {
                if (k == "moe_dispatch") {
-                 p->moe_dispatch = dispatch_from(w.choice(v, path, kDispatchNames));
+                 p->moe_dispatch = w.choice(v, path, kDispatchNames);
                  return;
                }
                const int x = static_cast<int>(w.integer(v, path, 1));
@@ -245,15 +238,16 @@ void RuntimeConfig::check_world(int world_size) const {
 }
 
 namespace {
+
 [[noreturn]] void spec_error(const std::string& spec, const std::string& what) {
   GOSSAMER_THROW(kInvalidArgument, "--parallel '{}': {}", spec, what);
 }
-}  // namespace
 
-ParallelSettings parse_parallel_spec(std::string_view spec, ParallelSettings base) {
+// Shared by parse_parallel and parse_parallel_spec; `dispatch` null = key not allowed.
+void parse_spec(std::string_view spec, ParallelConfig* sizes, std::string* dispatch) {
   const std::string all(spec);
-  auto fail = [&](const std::string& what) { spec_error(all, what); };
-  if (spec.empty()) fail("empty (expected e.g. tp=2,ep=2)");
+  const std::string keys = dispatch ? "tp, dp, ep, pp, moe_dispatch" : "tp, dp, ep, pp";
+  if (spec.empty()) spec_error(all, "empty (expected e.g. tp=2,ep=2)");
   std::set<std::string> seen;
   size_t at = 0;
   while (at <= all.size()) {
@@ -261,26 +255,38 @@ ParallelSettings parse_parallel_spec(std::string_view spec, ParallelSettings bas
     const std::string item = all.substr(at, comma - at);
     at = comma + 1;
     const size_t eq = item.find('=');
-    if (eq == std::string::npos) fail(in_quotes(item) + ": expected key=value");
+    if (eq == std::string::npos) spec_error(all, in_quotes(item) + ": expected key=value");
     const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
-    if (!seen.insert(key).second) fail(key + ": repeated");
-    if (key == "moe_dispatch") {
+    if (!seen.insert(key).second) spec_error(all, key + ": repeated");
+    if (key == "moe_dispatch" && dispatch) {
       if (value != "allgather" && value != "alltoall")
-        fail("moe_dispatch: expected one of allgather, alltoall, got " + in_quotes(value));
-      base.moe_dispatch = dispatch_from(value);
+        spec_error(all, "moe_dispatch: expected one of allgather, alltoall, got " + in_quotes(value));
+      *dispatch = value;
       continue;
     }
-    int* slot = key == "tp" ? &base.sizes.tp
-              : key == "dp" ? &base.sizes.dp
-              : key == "ep" ? &base.sizes.ep
-              : key == "pp" ? &base.sizes.pp
+    int* slot = key == "tp" ? &sizes->tp
+              : key == "dp" ? &sizes->dp
+              : key == "ep" ? &sizes->ep
+              : key == "pp" ? &sizes->pp
                             : nullptr;
-    if (slot == nullptr) spec_error(all, in_quotes(key) + ": unknown key (expected one of: tp, dp, ep, pp, moe_dispatch)");
+    if (slot == nullptr)
+      spec_error(all, in_quotes(key) + ": unknown key (expected one of: " + keys + ")");
     int64_t v = 0;
     if (!parse_int(value, 1, INT32_MAX, &v).empty())
-      fail(key + ": expected a positive integer, got " + in_quotes(value));
+      spec_error(all, key + ": expected a positive integer, got " + in_quotes(value));
     *slot = static_cast<int>(v);
   }
+}
+
+}  // namespace
+
+ParallelConfig parse_parallel(std::string_view spec, ParallelConfig base) {
+  parse_spec(spec, &base, nullptr);
+  return base;
+}
+
+ParallelSettings parse_parallel_spec(std::string_view spec, ParallelSettings base) {
+  parse_spec(spec, &base.sizes, &base.moe_dispatch);
   return base;
 }
 

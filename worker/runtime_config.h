@@ -25,13 +25,6 @@
 
 namespace gossamer::worker {
 
-// How MoE tokens reach the ranks owning their experts (DISTRIBUTED.md §2).
-enum class MoeDispatch {
-  kAllGather,  // all-gather tokens over EP, reduce-scatter back: static shapes, small EP
-  kAllToAll,   // count exchange + all-to-all-v both ways: large EP, across nodes
-};
-const char* moe_dispatch_name(MoeDispatch d);  // "allgather" / "alltoall"
-
 struct ModelSettings {
   std::string path;              // checkpoint directory; empty = given on the command line
   std::string layout = "auto";   // auto (detect), hf, original
@@ -39,7 +32,10 @@ struct ModelSettings {
 
 struct ParallelSettings {
   ParallelConfig sizes;          // tp, dp, ep, pp (validated against the world by Mapping)
-  MoeDispatch moe_dispatch = MoeDispatch::kAllGather;
+  // "allgather" (small EP, static shapes) or "alltoall" (large EP, across nodes); checked
+  // here, turned into the MoeDispatch enum with worker::parse_moe_dispatch, which lives with
+  // the layers that use it (worker/layer_context.h), so this header stays free of them.
+  std::string moe_dispatch = "allgather";
 };
 
 struct RuntimeSettings {
@@ -86,9 +82,10 @@ struct RuntimeConfig {
   void check_world(int world_size) const;
 };
 
-// Parses "tp=2,ep=4,pp=1,dp=1[,moe_dispatch=alltoall]" on top of `base`: keys not named
-// keep their value. Errors name the key: "--parallel 'tp=x': tp: expected a positive
-// integer, got 'x'".
+// Parses "tp=2,ep=4,pp=1,dp=1" on top of `base`: keys not named keep their value. Errors
+// name the key: "--parallel 'tp=x': tp: expected a positive integer, got 'x'".
+ParallelConfig parse_parallel(std::string_view spec, ParallelConfig base = {});
+// The same, also accepting moe_dispatch=allgather|alltoall.
 ParallelSettings parse_parallel_spec(std::string_view spec, ParallelSettings base = {});
 
 }  // namespace gossamer::worker

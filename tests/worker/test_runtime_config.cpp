@@ -45,7 +45,7 @@ cluster: {nodes: 2, ranks_per_node: 2, hostfile: hosts}
   EXPECT_EQ(c.model.path, "/m/gpt-oss-20b");
   EXPECT_EQ(c.model.layout, "hf");
   EXPECT_EQ(c.parallel.sizes, (ParallelConfig{.tp = 2, .dp = 2, .ep = 4, .pp = 1}));
-  EXPECT_EQ(c.parallel.moe_dispatch, MoeDispatch::kAllToAll);
+  EXPECT_EQ(c.parallel.moe_dispatch, "alltoall");
   EXPECT_EQ(c.runtime.threads, 3);
   EXPECT_EQ(c.runtime.max_batch_tokens, 1024);
   EXPECT_EQ(c.runtime.kv_block_size, 32);
@@ -65,7 +65,7 @@ cluster: {nodes: 2, ranks_per_node: 2, hostfile: hosts}
 TEST(RuntimeConfig, EmptyFileGivesDefaults) {
   const auto c = RuntimeConfig::parse("", "empty.yaml");
   EXPECT_EQ(c.parallel.sizes, ParallelConfig{});
-  EXPECT_EQ(c.parallel.moe_dispatch, MoeDispatch::kAllGather);
+  EXPECT_EQ(c.parallel.moe_dispatch, "allgather");
   EXPECT_EQ(c.runtime.comm_timeout().count(), 60000);
   EXPECT_EQ(c.model.layout, "auto");
   const auto sections = RuntimeConfig::parse("parallel:\nruntime: {}\n");
@@ -113,10 +113,12 @@ TEST(ParallelSpec, ParsesAndOverrides) {
   EXPECT_EQ(p.sizes, (ParallelConfig{.tp = 2, .dp = 2, .ep = 4, .pp = 1}));
   ParallelSettings base;
   base.sizes.dp = 4;
-  base.moe_dispatch = MoeDispatch::kAllToAll;
+  base.moe_dispatch = "alltoall";
   const auto q = parse_parallel_spec("tp=2,moe_dispatch=allgather", base);
   EXPECT_EQ(q.sizes, (ParallelConfig{.tp = 2, .dp = 4, .ep = 1, .pp = 1}));
-  EXPECT_EQ(q.moe_dispatch, MoeDispatch::kAllGather);
+  EXPECT_EQ(q.moe_dispatch, "allgather");
+  EXPECT_EQ(parse_parallel("ep=2,tp=2"), (ParallelConfig{.tp = 2, .dp = 1, .ep = 2, .pp = 1}));
+  EXPECT_EQ(parse_parallel("pp=2", {.tp = 2}), (ParallelConfig{.tp = 2, .pp = 2}));
 
   auto c = RuntimeConfig::parse("parallel: {tp: 4, ep: 4}");
   c.apply_parallel_spec("tp=2");
@@ -134,6 +136,10 @@ TEST(ParallelSpec, ErrorsNameTheKey) {
   EXPECT_NE(err("tp=2,tp=4").find("tp: repeated"), std::string::npos);
   EXPECT_NE(err("moe_dispatch=x").find("expected one of allgather, alltoall"), std::string::npos);
   EXPECT_NE(err("").find("empty"), std::string::npos);
+  // The sizes-only form does not take moe_dispatch.
+  EXPECT_NE(error_of([] { parse_parallel("tp=2,moe_dispatch=alltoall"); })
+                .find("'moe_dispatch': unknown key (expected one of: tp, dp, ep, pp)"),
+            std::string::npos);
 }
 
 // Every shipped config parses and its layout fits its model (dims by file name).
