@@ -127,12 +127,20 @@ WeightSelection Mapping::weight_selection() const {
   return s;
 }
 
+comm::ProcessGroups make_process_groups(comm::Communicator& world, const Mapping& mapping) {
+  if (world.size() != mapping.world_size() || world.rank() != mapping.rank())
+    GOSSAMER_THROW(kInvalidArgument,
+                   "mapping of rank {} in a world of {} used on group '{}' (rank {} of {})",
+                   mapping.rank(), mapping.world_size(), world.name(), world.rank(), world.size());
+  return comm::make_process_groups(world, mapping.group_layout());
+}
+
 namespace {
 std::string range_text(const Range& r) { return fmt::format("[{},{})", r.begin, r.end); }
 }  // namespace
 
 std::string Mapping::describe() const {
-  return fmt::format("{:>4} | {:>2} {:>2} {:>2} | {:>2}.{:<2} | {:>9} | {:>9} | {:>9} | {:>9} | {}",
+  return fmt::format("{:>4} | {:>2} {:>2} {:>2} | {:>3}.{:<2} | {:>9} | {:>9} | {:>9} | {:>9} | {}",
                      rank_, dp_rank_, pp_rank_, tp_rank_, ep_group_, ep_rank_,
                      range_text(layers_), range_text(q_heads_), range_text(kv_heads_),
                      range_text(experts_),
@@ -144,7 +152,7 @@ std::string Mapping::table() const {
       "parallel layout {} on {} ranks (rank = (dp * {} + pp) * {} + tp; sequence s -> dp "
       "s % {})\n",
       parallel_.to_string(), world_size_, parallel_.pp, parallel_.tp, parallel_.dp);
-  out += fmt::format("{:>4} | {:>2} {:>2} {:>2} | {:>5} | {:>9} | {:>9} | {:>9} | {:>9} | {}\n",
+  out += fmt::format("{:>4} | {:>2} {:>2} {:>2} | {:>6} | {:>9} | {:>9} | {:>9} | {:>9} | {}\n",
                      "rank", "dp", "pp", "tp", "ep g.r", "layers", "q heads", "kv heads",
                      "experts", "vocab");
   for (int r = 0; r < world_size_; ++r) out += for_rank(r).describe() + "\n";

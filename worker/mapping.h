@@ -141,4 +141,8 @@ class Mapping {
   Range layers_, kv_heads_, q_heads_, experts_, vocab_;
 };
 
+// The tp, dp, pp and ep groups of `mapping` (a collective over `world`, which must be the
+// group the mapping's ranks index): comm::make_process_groups(world, group_layout()).
+comm::ProcessGroups make_process_groups(comm::Communicator& world, const Mapping& mapping);
+
 }  // namespace gossamer::worker

@@ -80,6 +80,11 @@ struct StepPlan {
 // Collective over `comm`: root's *plan is copied into *plan on every rank (two broadcasts:
 // the u64 length, then the bytes). Throws kComm on a transport failure or timeout and
 // kCorruptData on bytes that do not decode.
+// Non-root ranks wait at most comm.timeout() for the next plan, so an idle coordinator must
+// broadcast a kIdle plan at least that often. That idle plan is also the heartbeat that
+// finds a dead rank while there is no work (DISTRIBUTED.md §8, pitfall 8). Use a dedicated
+// control group (world.split(0, world.rank(), "control")) so that plans never interleave
+// with data-plane collectives on the same communicator.
 void broadcast_step_plan(comm::Communicator& comm, StepPlan* plan, int root = 0);
 
 }  // namespace gossamer::worker

@@ -184,6 +184,17 @@ TEST(Mapping, TableListsEveryRank) {
   EXPECT_EQ(lines, 2 + 4) << t;
 }
 
+TEST(Mapping, ProcessGroupsOnAWorldOfOne) {
+  auto world = comm::make_local_communicator("world");
+  const Mapping one(1, 0, {}, kTiny);
+  const comm::ProcessGroups g = make_process_groups(*world, one);
+  EXPECT_STREQ(g.tp->backend(), "local");
+  EXPECT_EQ(g.ep->name(), "ep");
+  // A mapping for another world size is refused before any split.
+  const Mapping eight(8, 0, {.tp = 2, .dp = 2, .ep = 4, .pp = 2}, k20b);
+  EXPECT_THROW(make_process_groups(*world, eight), Error);
+}
+
 void expect_invalid(int world, ParallelConfig p, ModelDims d, const std::string& needle) {
   try {
     Mapping m(world, 0, p, d);
