@@ -23,16 +23,14 @@ void mxfp4_decode_matrix(const uint8_t* blocks, const uint8_t* scales, int64_t r
 }
 
 uint8_t fp4_encode(float v) {
-  // Midpoints between consecutive magnitudes {0, .5, 1, 1.5, 2, 3, 4, 6}; at an exact
-  // midpoint the even code (0, 2, 4, 6) wins.
-  static constexpr float kMid[7] = {0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f};
-  uint8_t sign = std::signbit(v) ? 8 : 0;
+  // Count the midpoints between consecutive magnitudes {0, .5, 1, 1.5, 2, 3, 4, 6} that
+  // |v| passes. At an exact midpoint the even code (0, 2, 4, 6) wins: strict > before an
+  // odd code, >= before an even one. Branch-free, so the synth loop vectorizes.
   float a = std::fabs(v);
-  if (std::isnan(a)) return 0;
-  uint8_t code = 0;
-  while (code < 7 && (a > kMid[code] || (a == kMid[code] && (code & 1) == 1))) ++code;
-  if (code == 0) return 0;  // ±0 both encode as +0
-  return static_cast<uint8_t>(sign | code);
+  if (!(a == a)) return 0;  // NaN
+  uint8_t code = static_cast<uint8_t>((a > 0.25f) + (a >= 0.75f) + (a > 1.25f) + (a >= 1.75f) + (a > 2.5f) +
+                                      (a >= 3.5f) + (a > 5.0f));
+  return code == 0 ? 0 : static_cast<uint8_t>(code | (std::signbit(v) ? 8 : 0));  // ±0 both encode as +0
 }
 
 void mxfp4_quantize_row(const float* x, int64_t in, uint8_t* blocks, uint8_t* scales) {

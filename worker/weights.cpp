@@ -28,14 +28,20 @@ class Binder {
   Binder(const Checkpoint& ck, const LoadOptions& opts)
       : ck_(ck), opts_(opts) {}
 
+  // The file as the user knows it: relative to the model directory ("original/model.safetensors").
+  std::string file_of(const TensorInfo& t) const {
+    auto rel = t.file.lexically_relative(ck_.dir());
+    return rel.empty() || *rel.begin() == ".." ? t.file.string() : rel.string();
+  }
+
   const TensorInfo& get(const std::string& name, Kind kind, std::vector<int64_t> shape) {
     const TensorInfo& t = ck_.get(name);
     bool ok = kind == Kind::kU8 ? t.dtype == DType::kU8 : (t.dtype == DType::kBF16 || t.dtype == DType::kF32);
     if (!ok)
-      GOSSAMER_THROW(kCorruptData, "{} in {}: dtype {}, expected {}", name, t.file.filename().string(),
+      GOSSAMER_THROW(kCorruptData, "{} in {}: dtype {}, expected {}", name, file_of(t),
                      dtype_name(t.dtype), kind == Kind::kU8 ? "U8" : "BF16 or F32");
     if (t.shape != shape)
-      GOSSAMER_THROW(kCorruptData, "{} in {}: shape [{}], expected [{}] from {}", name, t.file.filename().string(),
+      GOSSAMER_THROW(kCorruptData, "{} in {}: shape [{}], expected [{}] from {}", name, file_of(t),
                      fmt::join(t.shape, ", "), fmt::join(shape, ", "), ck_.config_path().string());
     return t;
   }
