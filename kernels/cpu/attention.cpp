@@ -2,6 +2,8 @@
 // each cached K/V row is loaded once and used by all the query heads of its GQA group.
 #include "kernels/cpu/attention.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -17,14 +19,61 @@ inline const float* kv_row(const float* base, const KvCacheView& kv, int64_t s, 
 }
 
 inline float dot(const float* a, const float* b, int64_t d) {
-  float part[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= d; i += 8)
-    for (int j = 0; j < 8; ++j) part[j] += a[i + j] * b[i + j];
   float s = 0;
-  for (int j = 0; j < 8; ++j) s += part[j];
-  for (; i < d; ++i) s += a[i] * b[i];
+  for (int64_t i = 0; i < d; ++i) s += a[i] * b[i];
   return s;
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// sc[g * len] = scale * (q[g] · k) for the group's heads. One K row feeds every head:
+// each head has its own accumulator, so the FMA chains are independent.
+inline void group_scores(const float* q /*[group, d]*/, const float* k /*[d]*/, int64_t group,
+                         int64_t d, float scale, float* sc, int64_t len) {
+  if (d % 8 != 0) {
+    for (int64_t g = 0; g < group; ++g) sc[g * len] = dot(q + g * d, k, d) * scale;
+    return;
+  }
+  for (int64_t g0 = 0; g0 < group; g0 += 8) {
+    const int64_t gn = std::min<int64_t>(8, group - g0);
+    __m256 acc[8];
+    for (int64_t g = 0; g < gn; ++g) acc[g] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < d; i += 8) {
+      const __m256 kv = _mm256_loadu_ps(k + i);
+      for (int64_t g = 0; g < gn; ++g)
+        acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (g0 + g) * d + i), kv, acc[g]);
+    }
+    for (int64_t g = 0; g < gn; ++g) sc[(g0 + g) * len] = hsum(acc[g]) * scale;
+  }
+}
+
+// o[g] += w[g * len] * v for the group's heads.
+inline void group_accumulate(float* o /*[group, d]*/, const float* v /*[d]*/, int64_t group,
+                             int64_t d, const float* w, int64_t len) {
+  if (d % 8 != 0) {
+    for (int64_t g = 0; g < group; ++g)
+      for (int64_t i = 0; i < d; ++i) o[g * d + i] += w[g * len] * v[i];
+    return;
+  }
+  for (int64_t i = 0; i < d; i += 8) {
+    const __m256 vv = _mm256_loadu_ps(v + i);
+    for (int64_t g = 0; g < group; ++g) {
+      float* op = o + g * d + i;
+      _mm256_storeu_ps(op, _mm256_fmadd_ps(_mm256_set1_ps(w[g * len]), vv, _mm256_loadu_ps(op)));
+    }
+  }
+}
+
+// Rows of one KV head are n_kv_heads * head_dim floats apart (a new page every row or
+// two), which the hardware prefetcher does not follow; ask for rows a few keys ahead.
+constexpr int64_t kPrefetchAhead = 8;
+inline void prefetch_row(const float* row, int64_t d) {
+  for (int64_t i = 0; i < d; i += 16) _mm_prefetch(reinterpret_cast<const char*>(row + i), _MM_HINT_T0);
 }
 
 }  // namespace
@@ -57,9 +106,9 @@ void attention_sink(ThreadPool& pool, float* out, const float* q, const int32_t*
       scores.resize(size_t(group * len));
       const float* qg = q + (t * nh + m * group) * d;  // [group, d], heads m*group ..
       for (int64_t s = lo; s <= p; ++s) {
-        const float* kr = kv_row(kv.k, kv, s, m, shape);
-        for (int64_t g = 0; g < group; ++g)
-          scores[size_t(g * len + s - lo)] = dot(qg + g * d, kr, d) * shape.sm_scale;
+        if (s + kPrefetchAhead <= p) prefetch_row(kv_row(kv.k, kv, s + kPrefetchAhead, m, shape), d);
+        group_scores(qg, kv_row(kv.k, kv, s, m, shape), group, d, shape.sm_scale,
+                     scores.data() + (s - lo), len);
       }
       for (int64_t g = 0; g < group; ++g) {
         const int64_t j = m * group + g;
@@ -78,12 +127,9 @@ void attention_sink(ThreadPool& pool, float* out, const float* q, const int32_t*
       float* og = out + (t * nh + m * group) * d;
       std::fill(og, og + group * d, 0.0f);
       for (int64_t s = lo; s <= p; ++s) {
-        const float* vr = kv_row(kv.v, kv, s, m, shape);
-        for (int64_t g = 0; g < group; ++g) {
-          const float w = scores[size_t(g * len + s - lo)];
-          float* o = og + g * d;
-          for (int64_t i = 0; i < d; ++i) o[i] += w * vr[i];
-        }
+        if (s + kPrefetchAhead <= p) prefetch_row(kv_row(kv.v, kv, s + kPrefetchAhead, m, shape), d);
+        group_accumulate(og, kv_row(kv.v, kv, s, m, shape), group, d, scores.data() + (s - lo),
+                         len);
       }
     }
   });
