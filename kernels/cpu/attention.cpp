@@ -31,6 +31,22 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// G heads of one group against one K row, accumulators in registers (G is a constant).
+template <int G>
+inline void scores_fixed(const float* q /*[G, d]*/, const float* k /*[d]*/, int64_t d, float scale,
+                         float* sc, int64_t len) {
+  __m256 acc[G];
+#pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) acc[g] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < d; i += 8) {
+    const __m256 kv = _mm256_loadu_ps(k + i);
+#pragma GCC unroll 8
+    for (int g = 0; g < G; ++g) acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(q + g * d + i), kv, acc[g]);
+  }
+#pragma GCC unroll 8
+  for (int g = 0; g < G; ++g) sc[g * len] = hsum(acc[g]) * scale;
+}
+
 // sc[g * len] = scale * (q[g] · k) for the group's heads. One K row feeds every head:
 // each head has its own accumulator, so the FMA chains are independent.
 inline void group_scores(const float* q /*[group, d]*/, const float* k /*[d]*/, int64_t group,
@@ -39,17 +55,10 @@ inline void group_scores(const float* q /*[group, d]*/, const float* k /*[d]*/, 
     for (int64_t g = 0; g < group; ++g) sc[g * len] = dot(q + g * d, k, d) * scale;
     return;
   }
-  for (int64_t g0 = 0; g0 < group; g0 += 8) {
-    const int64_t gn = std::min<int64_t>(8, group - g0);
-    __m256 acc[8];
-    for (int64_t g = 0; g < gn; ++g) acc[g] = _mm256_setzero_ps();
-    for (int64_t i = 0; i < d; i += 8) {
-      const __m256 kv = _mm256_loadu_ps(k + i);
-      for (int64_t g = 0; g < gn; ++g)
-        acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (g0 + g) * d + i), kv, acc[g]);
-    }
-    for (int64_t g = 0; g < gn; ++g) sc[(g0 + g) * len] = hsum(acc[g]) * scale;
-  }
+  int64_t g = 0;
+  for (; g + 8 <= group; g += 8) scores_fixed<8>(q + g * d, k, d, scale, sc + g * len, len);
+  for (; g + 4 <= group; g += 4) scores_fixed<4>(q + g * d, k, d, scale, sc + g * len, len);
+  for (; g < group; ++g) scores_fixed<1>(q + g * d, k, d, scale, sc + g * len, len);
 }
 
 // o[g] += w[g * len] * v for the group's heads.

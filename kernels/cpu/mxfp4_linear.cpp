@@ -62,11 +62,13 @@ void row_tokens(const Mxfp4Weight& w, int64_t r, const float* x, int64_t t0, flo
   const int64_t nb = w.in / kMxfp4BlockSize, in = w.in;
   const uint8_t* blocks = w.blocks + r * w.stride() * kMxfp4BytesPerBlock;
   const uint8_t* scales = w.scales + r * w.stride();
-  __m256 a0[T], a1[T];
+  __m256 a0[T], a1[T];  // unrolled below so they live in registers
+#pragma GCC unroll 4
   for (int t = 0; t < T; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
   for (int64_t g = 0; g < nb; ++g) {
     __m256 v[4];
     decode_block(blocks + g * kMxfp4BytesPerBlock, st[scales[g]], v);
+#pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
       const float* xp = x + (t0 + t) * in + g * kMxfp4BlockSize;
       a0[t] = _mm256_fmadd_ps(v[0], _mm256_loadu_ps(xp), a0[t]);
