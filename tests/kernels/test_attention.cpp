@@ -20,6 +20,11 @@ struct AttnCase {
   int n_heads, n_kv_heads, head_dim, window, block_size;
 };
 
+void PrintTo(const AttnCase& c, std::ostream* os) {
+  *os << "heads=" << c.n_heads << " kv=" << c.n_kv_heads << " d=" << c.head_dim
+      << " window=" << c.window << " block=" << c.block_size;
+}
+
 // A cache of more blocks than the sequence needs, mapped through a shuffled table so
 // logical and physical block indices never coincide by accident.
 struct PagedCache {
