@@ -101,45 +101,125 @@ void kv_cache_write(ThreadPool& pool, const KvCacheView& kv, const float* k, con
   });
 }
 
+namespace {
+
+// Keys [s0, s1] of KV head m for the group's query heads qg[group, d]. Leaves in
+// o[group, d] the sum of V rows weighted by exp(z - mx[g]), and in mx[g] / sum[g] the
+// max logit and the sum of those weights. The sink is not included, so partial results
+// over disjoint key ranges can be merged. An empty range gives mx = -inf, sum = 0, o = 0.
+void attend_keys(const float* qg, const KvCacheView& kv, int64_t m, int64_t s0, int64_t s1,
+                 const AttentionShape& shape, std::vector<float>& scores, float* mx, float* sum,
+                 float* o) {
+  const int64_t d = shape.head_dim, group = shape.n_heads / shape.n_kv_heads;
+  const int64_t len = std::max<int64_t>(0, s1 - s0 + 1);
+  scores.resize(size_t(group * std::max<int64_t>(1, len)));
+  std::fill(o, o + group * d, 0.0f);
+  for (int64_t s = s0; s <= s1; ++s) {
+    if (s + kPrefetchAhead <= s1) prefetch_row(kv_row(kv.k, kv, s + kPrefetchAhead, m, shape), d);
+    group_scores(qg, kv_row(kv.k, kv, s, m, shape), group, d, shape.sm_scale,
+                 scores.data() + (s - s0), len);
+  }
+  for (int64_t g = 0; g < group; ++g) {
+    float* sc = scores.data() + g * len;
+    float mg = -INFINITY, sg = 0.0f;
+    for (int64_t a = 0; a < len; ++a) mg = std::max(mg, sc[a]);
+    for (int64_t a = 0; a < len; ++a) {
+      sc[a] = std::exp(sc[a] - mg);
+      sg += sc[a];
+    }
+    mx[g] = mg;
+    sum[g] = sg;
+  }
+  for (int64_t s = s0; s <= s1; ++s) {
+    if (s + kPrefetchAhead <= s1) prefetch_row(kv_row(kv.v, kv, s + kPrefetchAhead, m, shape), d);
+    group_accumulate(o, kv_row(kv.v, kv, s, m, shape), group, d, scores.data() + (s - s0), len);
+  }
+}
+
+// Merges `parts` partial results of one query head with its sink into out[d]:
+//   out = sum_p o_p e^(mx_p - M) / (e^(S - M) + sum_p sum_p e^(mx_p - M)),  M = max(S, mx_p).
+// The sink joins the max and the denominator unscaled; it has no value row.
+void finalize(float* out, float sink, const float* mx, const float* sum, const float* const* o,
+              int64_t parts, int64_t d) {
+  float big = sink;
+  for (int64_t p = 0; p < parts; ++p) big = std::max(big, mx[p]);
+  float denom = std::exp(sink - big);
+  for (int64_t p = 0; p < parts; ++p) denom += sum[p] * std::exp(mx[p] - big);
+  std::fill(out, out + d, 0.0f);
+  for (int64_t p = 0; p < parts; ++p) {
+    const float w = std::exp(mx[p] - big) / denom;
+    for (int64_t i = 0; i < d; ++i) out[i] += w * o[p][i];
+  }
+}
+
+constexpr int64_t kMinKeysPerSplit = 256;
+
+}  // namespace
+
 void attention_sink(ThreadPool& pool, float* out, const float* q, const int32_t* q_pos,
                     int64_t nt, const KvCacheView& kv, const float* sinks,
                     const AttentionShape& shape) {
   const int64_t d = shape.head_dim, nkv = shape.n_kv_heads, nh = shape.n_heads;
-  const int64_t group = nh / nkv;
-  pool.parallel_for(nt * nkv, 1, [&](int64_t b, int64_t e) {
-    std::vector<float> scores;  // [group, len]
-    for (int64_t item = b; item < e; ++item) {
-      const int64_t t = item / nkv, m = item % nkv, p = q_pos[t];
-      const int64_t lo = shape.window > 0 ? std::max<int64_t>(0, p - shape.window + 1) : 0;
-      const int64_t len = p - lo + 1;
-      scores.resize(size_t(group * len));
-      const float* qg = q + (t * nh + m * group) * d;  // [group, d], heads m*group ..
-      for (int64_t s = lo; s <= p; ++s) {
-        if (s + kPrefetchAhead <= p) prefetch_row(kv_row(kv.k, kv, s + kPrefetchAhead, m, shape), d);
-        group_scores(qg, kv_row(kv.k, kv, s, m, shape), group, d, shape.sm_scale,
-                     scores.data() + (s - lo), len);
-      }
-      for (int64_t g = 0; g < group; ++g) {
-        const int64_t j = m * group + g;
-        float* sc = scores.data() + g * len;
-        // The sink joins the max and the denominator unscaled; it has no value row.
-        float mx = sinks[j];
-        for (int64_t a = 0; a < len; ++a) mx = std::max(mx, sc[a]);
-        float denom = std::exp(sinks[j] - mx);
-        for (int64_t a = 0; a < len; ++a) {
-          sc[a] = std::exp(sc[a] - mx);
-          denom += sc[a];
+  const int64_t group = nh / nkv, items = nt * nkv;
+  auto key_range = [&](int64_t t) {
+    const int64_t p = q_pos[t];
+    return std::pair<int64_t, int64_t>{shape.window > 0 ? std::max<int64_t>(0, p - shape.window + 1) : 0, p};
+  };
+  // Decode with few KV heads per rank (tensor parallel) leaves fewer (token, KV head)
+  // items than threads; then the keys are split as well and merged afterwards
+  // (flash-decoding style). Otherwise each item runs whole and is finalized at once.
+  int64_t max_len = 0;
+  for (int64_t t = 0; t < nt; ++t) max_len = std::max(max_len, key_range(t).second - key_range(t).first + 1);
+  const int64_t threads = pool.size();
+  const int64_t splits = items >= 2 * threads
+                             ? 1
+                             : std::clamp<int64_t>(max_len / kMinKeysPerSplit, 1, (4 * threads + items - 1) / items);
+
+  if (splits == 1) {
+    pool.parallel_for(items, 1, [&](int64_t b, int64_t e) {
+      std::vector<float> scores, part(static_cast<size_t>(group * (d + 2)));
+      for (int64_t item = b; item < e; ++item) {
+        const int64_t t = item / nkv, m = item % nkv;
+        const auto [s0, s1] = key_range(t);
+        float *mx = part.data(), *sum = mx + group, *o = sum + group;
+        attend_keys(q + (t * nh + m * group) * d, kv, m, s0, s1, shape, scores, mx, sum, o);
+        for (int64_t g = 0; g < group; ++g) {
+          const float* og = o + g * d;
+          finalize(out + (t * nh + m * group + g) * d, sinks[m * group + g], mx + g, sum + g, &og, 1, d);
         }
-        const float inv = 1.0f / denom;
-        for (int64_t a = 0; a < len; ++a) sc[a] *= inv;
       }
-      float* og = out + (t * nh + m * group) * d;
-      std::fill(og, og + group * d, 0.0f);
-      for (int64_t s = lo; s <= p; ++s) {
-        if (s + kPrefetchAhead <= p) prefetch_row(kv_row(kv.v, kv, s + kPrefetchAhead, m, shape), d);
-        group_accumulate(og, kv_row(kv.v, kv, s, m, shape), group, d, scores.data() + (s - lo),
-                         len);
+    });
+    return;
+  }
+
+  // scratch[item][split] = {mx[group], sum[group], o[group, d]}
+  const int64_t stride = group * (d + 2);
+  std::vector<float> scratch(static_cast<size_t>(items * splits * stride));
+  pool.parallel_for(items * splits, 1, [&](int64_t b, int64_t e) {
+    std::vector<float> scores;
+    for (int64_t piece = b; piece < e; ++piece) {
+      const int64_t item = piece / splits, sp = piece % splits, t = item / nkv, m = item % nkv;
+      const auto [lo, hi] = key_range(t);
+      const int64_t chunk = (hi - lo + 1 + splits - 1) / splits;
+      float* part = scratch.data() + piece * stride;
+      attend_keys(q + (t * nh + m * group) * d, kv, m, lo + sp * chunk,
+                  std::min(hi, lo + (sp + 1) * chunk - 1), shape, scores, part, part + group,
+                  part + 2 * group);
+    }
+  });
+  pool.parallel_for(items * group, 1, [&](int64_t b, int64_t e) {
+    std::vector<float> mx(static_cast<size_t>(splits)), sum(static_cast<size_t>(splits));
+    std::vector<const float*> o(static_cast<size_t>(splits));
+    for (int64_t k = b; k < e; ++k) {
+      const int64_t item = k / group, g = k % group, t = item / nkv, m = item % nkv;
+      for (int64_t sp = 0; sp < splits; ++sp) {
+        const float* part = scratch.data() + (item * splits + sp) * stride;
+        mx[size_t(sp)] = part[g];
+        sum[size_t(sp)] = part[group + g];
+        o[size_t(sp)] = part + 2 * group + g * d;
       }
+      finalize(out + (t * nh + m * group + g) * d, sinks[m * group + g], mx.data(), sum.data(),
+               o.data(), splits, d);
     }
   });
 }
