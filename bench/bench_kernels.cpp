@@ -88,8 +88,8 @@ Result bench_mxfp4(const Exec& ex, const char* what, int64_t out, int64_t in, in
 }
 
 // One decode query at position ctx-1 over a paged cache of ctx positions (block 16).
-Result bench_attention(const Exec& ex, int64_t ctx, int window) {
-  const int nh = 64, nkv = 8, d = 64, bs = 16;
+Result bench_attention(const Exec& ex, int64_t ctx, int window, int nh = 64, int nkv = 8) {
+  const int d = 64, bs = 16;
   const int64_t blocks = (ctx + bs - 1) / bs;
   auto k = rand_f32(size_t(blocks * bs * nkv * d), 5), v = rand_f32(k.size(), 6);
   std::vector<int32_t> table(static_cast<size_t>(blocks));
@@ -102,8 +102,8 @@ Result bench_attention(const Exec& ex, int64_t ctx, int window) {
   double ms = time_ms([&] { attention_sink(ex, out.data(), q.data(), &pos, 1, kv, sinks.data(), sh); });
   const int64_t keys = window > 0 ? std::min<int64_t>(window, ctx) : ctx;
   char name[128];
-  std::snprintf(name, sizeof name, "attention decode ctx=%lld window=%d (64q/8kv x64)",
-                (long long)ctx, window);
+  std::snprintf(name, sizeof name, "attention decode ctx=%lld window=%d (%dq/%dkv x64)",
+                (long long)ctx, window, nh, nkv);
   return {name, ms, double(2 * keys * nkv * d * 4), double(4 * keys * nh * d)};
 }
 
@@ -180,6 +180,7 @@ int main(int argc, char** argv) {
   results.push_back(bench_mxfp4(ex, "mlp1", 5760, 2880, 16));
   results.push_back(bench_attention(ex, 4096, 0));
   results.push_back(bench_attention(ex, 4096, 128));
+  results.push_back(bench_attention(ex, 4096, 0, 8, 1));  // one rank's share at tp = 8
 
   std::printf("threads: %d\n", nthreads);
   std::printf("%-52s %10s %10s %10s\n", "kernel", "ms", "GB/s", "GFLOP/s");

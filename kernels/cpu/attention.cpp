@@ -1,5 +1,5 @@
-// Attention with sinks, CPU, two-pass softmax. One work item is (query token, KV head):
-// each cached K/V row is loaded once and used by all the query heads of its GQA group.
+// Attention with sinks, CPU, two-pass softmax per key range. Each cached K/V row is
+// loaded once and used by all the query heads of its GQA group.
 #include "kernels/cpu/attention.h"
 
 #include <immintrin.h>
@@ -103,36 +103,44 @@ void kv_cache_write(ThreadPool& pool, const KvCacheView& kv, const float* k, con
 
 namespace {
 
-// Keys [s0, s1] of KV head m for the group's query heads qg[group, d]. Leaves in
-// o[group, d] the sum of V rows weighted by exp(z - mx[g]), and in mx[g] / sum[g] the
+// Keys [s0, s1] for every query head of one token: q[n_heads, d]. Leaves in
+// o[n_heads, d] the sum of V rows weighted by exp(z - mx[j]), and in mx[j] / sum[j] the
 // max logit and the sum of those weights. The sink is not included, so partial results
 // over disjoint key ranges can be merged. An empty range gives mx = -inf, sum = 0, o = 0.
-void attend_keys(const float* qg, const KvCacheView& kv, int64_t m, int64_t s0, int64_t s1,
+// All KV heads are walked together: the heads of one position are one contiguous
+// n_kv_heads * d row of the cache, so the reads stream instead of striding.
+void attend_keys(const float* q, const KvCacheView& kv, int64_t s0, int64_t s1,
                  const AttentionShape& shape, std::vector<float>& scores, float* mx, float* sum,
                  float* o) {
-  const int64_t d = shape.head_dim, group = shape.n_heads / shape.n_kv_heads;
+  const int64_t d = shape.head_dim, nkv = shape.n_kv_heads, nh = shape.n_heads;
+  const int64_t group = nh / nkv;
   const int64_t len = std::max<int64_t>(0, s1 - s0 + 1);
-  scores.resize(size_t(group * std::max<int64_t>(1, len)));
-  std::fill(o, o + group * d, 0.0f);
+  scores.resize(size_t(nh * std::max<int64_t>(1, len)));  // [n_heads, len]
+  std::fill(o, o + nh * d, 0.0f);
   for (int64_t s = s0; s <= s1; ++s) {
-    if (s + kPrefetchAhead <= s1) prefetch_row(kv_row(kv.k, kv, s + kPrefetchAhead, m, shape), d);
-    group_scores(qg, kv_row(kv.k, kv, s, m, shape), group, d, shape.sm_scale,
-                 scores.data() + (s - s0), len);
+    if (s + kPrefetchAhead <= s1) prefetch_row(kv_row(kv.k, kv, s + kPrefetchAhead, 0, shape), nkv * d);
+    const float* krow = kv_row(kv.k, kv, s, 0, shape);
+    for (int64_t m = 0; m < nkv; ++m)
+      group_scores(q + m * group * d, krow + m * d, group, d, shape.sm_scale,
+                   scores.data() + m * group * len + (s - s0), len);
   }
-  for (int64_t g = 0; g < group; ++g) {
-    float* sc = scores.data() + g * len;
-    float mg = -INFINITY, sg = 0.0f;
-    for (int64_t a = 0; a < len; ++a) mg = std::max(mg, sc[a]);
+  for (int64_t j = 0; j < nh; ++j) {
+    float* sc = scores.data() + j * len;
+    float mj = -INFINITY, sj = 0.0f;
+    for (int64_t a = 0; a < len; ++a) mj = std::max(mj, sc[a]);
     for (int64_t a = 0; a < len; ++a) {
-      sc[a] = std::exp(sc[a] - mg);
-      sg += sc[a];
+      sc[a] = std::exp(sc[a] - mj);
+      sj += sc[a];
     }
-    mx[g] = mg;
-    sum[g] = sg;
+    mx[j] = mj;
+    sum[j] = sj;
   }
   for (int64_t s = s0; s <= s1; ++s) {
-    if (s + kPrefetchAhead <= s1) prefetch_row(kv_row(kv.v, kv, s + kPrefetchAhead, m, shape), d);
-    group_accumulate(o, kv_row(kv.v, kv, s, m, shape), group, d, scores.data() + (s - s0), len);
+    if (s + kPrefetchAhead <= s1) prefetch_row(kv_row(kv.v, kv, s + kPrefetchAhead, 0, shape), nkv * d);
+    const float* vrow = kv_row(kv.v, kv, s, 0, shape);
+    for (int64_t m = 0; m < nkv; ++m)
+      group_accumulate(o + m * group * d, vrow + m * d, group, d,
+                       scores.data() + m * group * len + (s - s0), len);
   }
 }
 
@@ -159,67 +167,62 @@ constexpr int64_t kMinKeysPerSplit = 256;
 void attention_sink(ThreadPool& pool, float* out, const float* q, const int32_t* q_pos,
                     int64_t nt, const KvCacheView& kv, const float* sinks,
                     const AttentionShape& shape) {
-  const int64_t d = shape.head_dim, nkv = shape.n_kv_heads, nh = shape.n_heads;
-  const int64_t group = nh / nkv, items = nt * nkv;
+  const int64_t d = shape.head_dim, nh = shape.n_heads;
   auto key_range = [&](int64_t t) {
     const int64_t p = q_pos[t];
     return std::pair<int64_t, int64_t>{shape.window > 0 ? std::max<int64_t>(0, p - shape.window + 1) : 0, p};
   };
-  // Decode with few KV heads per rank (tensor parallel) leaves fewer (token, KV head)
-  // items than threads; then the keys are split as well and merged afterwards
-  // (flash-decoding style). Otherwise each item runs whole and is finalized at once.
+  // One work item per query token. Decode (few tokens) leaves fewer items than threads;
+  // then the keys are split as well and the partial softmaxes merged afterwards
+  // (flash-decoding style). Otherwise each token runs whole and is finalized at once.
   int64_t max_len = 0;
   for (int64_t t = 0; t < nt; ++t) max_len = std::max(max_len, key_range(t).second - key_range(t).first + 1);
   const int64_t threads = pool.size();
-  const int64_t splits = items >= 2 * threads
+  const int64_t splits = nt >= 2 * threads
                              ? 1
-                             : std::clamp<int64_t>(max_len / kMinKeysPerSplit, 1, (4 * threads + items - 1) / items);
+                             : std::clamp<int64_t>(max_len / kMinKeysPerSplit, 1, (4 * threads + nt - 1) / nt);
+  const int64_t stride = nh * (d + 2);  // one partial: {mx[nh], sum[nh], o[nh, d]}
 
   if (splits == 1) {
-    pool.parallel_for(items, 1, [&](int64_t b, int64_t e) {
-      std::vector<float> scores, part(static_cast<size_t>(group * (d + 2)));
-      for (int64_t item = b; item < e; ++item) {
-        const int64_t t = item / nkv, m = item % nkv;
+    pool.parallel_for(nt, 1, [&](int64_t b, int64_t e) {
+      std::vector<float> scores, part(static_cast<size_t>(stride));
+      float *mx = part.data(), *sum = mx + nh, *o = sum + nh;
+      for (int64_t t = b; t < e; ++t) {
         const auto [s0, s1] = key_range(t);
-        float *mx = part.data(), *sum = mx + group, *o = sum + group;
-        attend_keys(q + (t * nh + m * group) * d, kv, m, s0, s1, shape, scores, mx, sum, o);
-        for (int64_t g = 0; g < group; ++g) {
-          const float* og = o + g * d;
-          finalize(out + (t * nh + m * group + g) * d, sinks[m * group + g], mx + g, sum + g, &og, 1, d);
+        attend_keys(q + t * nh * d, kv, s0, s1, shape, scores, mx, sum, o);
+        for (int64_t j = 0; j < nh; ++j) {
+          const float* oj = o + j * d;
+          finalize(out + (t * nh + j) * d, sinks[j], mx + j, sum + j, &oj, 1, d);
         }
       }
     });
     return;
   }
 
-  // scratch[item][split] = {mx[group], sum[group], o[group, d]}
-  const int64_t stride = group * (d + 2);
-  std::vector<float> scratch(static_cast<size_t>(items * splits * stride));
-  pool.parallel_for(items * splits, 1, [&](int64_t b, int64_t e) {
+  std::vector<float> scratch(static_cast<size_t>(nt * splits * stride));  // [nt, splits, stride]
+  pool.parallel_for(nt * splits, 1, [&](int64_t b, int64_t e) {
     std::vector<float> scores;
     for (int64_t piece = b; piece < e; ++piece) {
-      const int64_t item = piece / splits, sp = piece % splits, t = item / nkv, m = item % nkv;
+      const int64_t t = piece / splits, sp = piece % splits;
       const auto [lo, hi] = key_range(t);
       const int64_t chunk = (hi - lo + 1 + splits - 1) / splits;
       float* part = scratch.data() + piece * stride;
-      attend_keys(q + (t * nh + m * group) * d, kv, m, lo + sp * chunk,
-                  std::min(hi, lo + (sp + 1) * chunk - 1), shape, scores, part, part + group,
-                  part + 2 * group);
+      attend_keys(q + t * nh * d, kv, lo + sp * chunk, std::min(hi, lo + (sp + 1) * chunk - 1),
+                  shape, scores, part, part + nh, part + 2 * nh);
     }
   });
-  pool.parallel_for(items * group, 1, [&](int64_t b, int64_t e) {
+  pool.parallel_for(nt * nh, 1, [&](int64_t b, int64_t e) {
     std::vector<float> mx(static_cast<size_t>(splits)), sum(static_cast<size_t>(splits));
     std::vector<const float*> o(static_cast<size_t>(splits));
     for (int64_t k = b; k < e; ++k) {
-      const int64_t item = k / group, g = k % group, t = item / nkv, m = item % nkv;
+      const int64_t t = k / nh, j = k % nh;
       for (int64_t sp = 0; sp < splits; ++sp) {
-        const float* part = scratch.data() + (item * splits + sp) * stride;
-        mx[size_t(sp)] = part[g];
-        sum[size_t(sp)] = part[group + g];
-        o[size_t(sp)] = part + 2 * group + g * d;
+        const float* part = scratch.data() + (t * splits + sp) * stride;
+        mx[size_t(sp)] = part[j];
+        sum[size_t(sp)] = part[nh + j];
+        o[size_t(sp)] = part + 2 * nh + j * d;
       }
-      finalize(out + (t * nh + m * group + g) * d, sinks[m * group + g], mx.data(), sum.data(),
-               o.data(), splits, d);
+      finalize(out + k * d, sinks[j], mx.data(), sum.data(), o.data(), splits, d);
     }
   });
 }
