@@ -36,15 +36,22 @@ inline float hsum(__m256 v) {
 // acc[r][t] = W[row0 + r, :] · x[t, :] for R rows and T tokens.
 template <int R, int T, typename W>
 inline void micro(const W* w, int64_t ws, const float* x, int64_t in, float (&out)[R][T]) {
+  // The unroll pragmas keep acc[][] in registers; without them GCC -O2 leaves the small
+  // loops rolled and spills the accumulators to the stack on every FMA.
   __m256 acc[R][T];
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
   int64_t c = 0;
   for (; c + 8 <= in; c += 8) {
     __m256 wv[R];
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) wv[r] = load8(w + r * ws + c);
+#pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
       __m256 xv = _mm256_loadu_ps(x + t * in + c);
+#pragma GCC unroll 4
       for (int r = 0; r < R; ++r) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
     }
   }

@@ -1,7 +1,8 @@
-// MXFP4 linear, CPU. Per 32-element block: the 8 e2m1 magnitudes are scaled by the
-// block's power-of-two once (exact), each nibble's low 3 bits pick a magnitude with one
-// vpermps and bit 3 becomes the f32 sign bit. Each decoded block (4 vectors) then feeds
-// up to 4 tokens, so for a small batch the decode cost is shared.
+// MXFP4 linear, CPU. Twice every e2m1 value is a small integer (0, 1, 2, 3, 4, 6, 8, 12
+// and negatives), so one vpshufb per 16 nibbles turns codes into int8 "2x values", which
+// widen to f32 exactly. The dot product of a 32-element block is formed on those and
+// multiplied once by scale/2 (a power of two, so exact). Each decoded block feeds up to
+// 4 tokens, so for a small batch the decode cost is shared.
 #include "kernels/cpu/mxfp4_linear.h"
 
 #include <immintrin.h>
@@ -24,27 +25,19 @@ const std::array<float, 256>& scale_table() {
   return t;
 }
 
-inline __m256 decode8(__m256 lut, __m128i codes8 /*8 bytes in the low half*/) {
-  __m256i c = _mm256_cvtepu8_epi32(codes8);
-  __m256 mag = _mm256_permutevar8x32_ps(lut, c);  // uses bits 0..2 only
-  __m256i sign = _mm256_and_si256(_mm256_slli_epi32(c, 28), _mm256_set1_epi32(INT32_MIN));
-  return _mm256_xor_ps(mag, _mm256_castsi256_ps(sign));
-}
-
-// Decodes one 16-byte block into 32 floats held in v[0..3] (elements 0-7, 8-15, ...).
-inline void decode_block(const uint8_t* blk, float scale, __m256 (&v)[4]) {
-  const __m256 lut = _mm256_mul_ps(_mm256_setr_ps(0.f, .5f, 1.f, 1.5f, 2.f, 3.f, 4.f, 6.f),
-                                   _mm256_set1_ps(scale));
-  __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk));
-  __m128i lo = _mm_and_si128(b, _mm_set1_epi8(0x0f));
-  __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0x0f));
+// Decodes one 16-byte block into 32 floats (2x the e2m1 values) in v[0..3].
+inline void decode_block(const uint8_t* blk, __m256 (&v)[4]) {
+  const __m128i lut2 = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk));
+  const __m128i lo = _mm_shuffle_epi8(lut2, _mm_and_si128(b, _mm_set1_epi8(0x0f)));
+  const __m128i hi = _mm_shuffle_epi8(lut2, _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0x0f)));
   // Element j: low nibble of byte j/2 when j is even, high nibble when odd.
-  __m128i e0 = _mm_unpacklo_epi8(lo, hi);  // elements 0..15
-  __m128i e1 = _mm_unpackhi_epi8(lo, hi);  // elements 16..31
-  v[0] = decode8(lut, e0);
-  v[1] = decode8(lut, _mm_srli_si128(e0, 8));
-  v[2] = decode8(lut, e1);
-  v[3] = decode8(lut, _mm_srli_si128(e1, 8));
+  const __m128i e0 = _mm_unpacklo_epi8(lo, hi);  // elements 0..15
+  const __m128i e1 = _mm_unpackhi_epi8(lo, hi);  // elements 16..31
+  v[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(e0));
+  v[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(e0, 8)));
+  v[2] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(e1));
+  v[3] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(e1, 8)));
 }
 
 inline float hsum(__m256 v) {
@@ -54,7 +47,7 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// One row against T tokens; two accumulators per token to halve the FMA chain.
+// One row against T tokens.
 template <int T>
 void row_tokens(const Mxfp4Weight& w, int64_t r, const float* x, int64_t t0, float* y,
                 const float* bias) {
@@ -62,21 +55,37 @@ void row_tokens(const Mxfp4Weight& w, int64_t r, const float* x, int64_t t0, flo
   const int64_t nb = w.in / kMxfp4BlockSize, in = w.in;
   const uint8_t* blocks = w.blocks + r * w.stride() * kMxfp4BytesPerBlock;
   const uint8_t* scales = w.scales + r * w.stride();
-  __m256 a0[T], a1[T];
-  for (int t = 0; t < T; ++t) a0[t] = a1[t] = _mm256_setzero_ps();
+  __m256 acc[T][2];  // unrolled below so they live in registers
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
   for (int64_t g = 0; g < nb; ++g) {
     __m256 v[4];
-    decode_block(blocks + g * kMxfp4BytesPerBlock, st[scales[g]], v);
-    for (int t = 0; t < T; ++t) {
-      const float* xp = x + (t0 + t) * in + g * kMxfp4BlockSize;
-      a0[t] = _mm256_fmadd_ps(v[0], _mm256_loadu_ps(xp), a0[t]);
-      a1[t] = _mm256_fmadd_ps(v[1], _mm256_loadu_ps(xp + 8), a1[t]);
-      a0[t] = _mm256_fmadd_ps(v[2], _mm256_loadu_ps(xp + 16), a0[t]);
-      a1[t] = _mm256_fmadd_ps(v[3], _mm256_loadu_ps(xp + 24), a1[t]);
+    decode_block(blocks + g * kMxfp4BytesPerBlock, v);
+    const __m256 half_scale = _mm256_set1_ps(0.5f * st[scales[g]]);
+    if constexpr (T == 1) {
+      // One token: scale the block's partial dot product once.
+      const float* xp = x + t0 * in + g * kMxfp4BlockSize;
+      __m256 p = _mm256_mul_ps(v[0], _mm256_loadu_ps(xp));
+      __m256 q = _mm256_mul_ps(v[1], _mm256_loadu_ps(xp + 8));
+      p = _mm256_fmadd_ps(v[2], _mm256_loadu_ps(xp + 16), p);
+      q = _mm256_fmadd_ps(v[3], _mm256_loadu_ps(xp + 24), q);
+      acc[0][g & 1] = _mm256_fmadd_ps(_mm256_add_ps(p, q), half_scale, acc[0][g & 1]);
+    } else {
+      // Several tokens: scale the decoded values once, then plain FMAs per token.
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) v[i] = _mm256_mul_ps(v[i], half_scale);
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const float* xp = x + (t0 + t) * in + g * kMxfp4BlockSize;
+        acc[t][0] = _mm256_fmadd_ps(v[0], _mm256_loadu_ps(xp), acc[t][0]);
+        acc[t][1] = _mm256_fmadd_ps(v[1], _mm256_loadu_ps(xp + 8), acc[t][1]);
+        acc[t][0] = _mm256_fmadd_ps(v[2], _mm256_loadu_ps(xp + 16), acc[t][0]);
+        acc[t][1] = _mm256_fmadd_ps(v[3], _mm256_loadu_ps(xp + 24), acc[t][1]);
+      }
     }
   }
   for (int t = 0; t < T; ++t)
-    y[(t0 + t) * w.out + r] = hsum(_mm256_add_ps(a0[t], a1[t])) + (bias ? bias[r] : 0.f);
+    y[(t0 + t) * w.out + r] = hsum(_mm256_add_ps(acc[t][0], acc[t][1])) + (bias ? bias[r] : 0.f);
 }
 
 }  // namespace

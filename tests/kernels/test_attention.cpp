@@ -20,6 +20,11 @@ struct AttnCase {
   int n_heads, n_kv_heads, head_dim, window, block_size;
 };
 
+void PrintTo(const AttnCase& c, std::ostream* os) {
+  *os << "heads=" << c.n_heads << " kv=" << c.n_kv_heads << " d=" << c.head_dim
+      << " window=" << c.window << " block=" << c.block_size;
+}
+
 // A cache of more blocks than the sequence needs, mapped through a shuffled table so
 // logical and physical block indices never coincide by accident.
 struct PagedCache {
@@ -99,6 +104,31 @@ INSTANTIATE_TEST_SUITE_P(
                       AttnCase{8, 1, 64, 128, 16},  // GQA 8, window longer than the sequence
                       AttnCase{4, 1, 20, 3, 5},     // GQA 4, head_dim not a multiple of 8
                       AttnCase{3, 3, 36, 1, 3}));   // window 1: only the token itself
+
+// Long-context decode with one KV head per rank (tp = 8): fewer (token, KV head) items
+// than threads, so the CPU kernel splits the keys and merges partial softmaxes. A query
+// at position 3 rides along: its 4 keys split into more pieces than keys (empty pieces).
+TEST(Attention, SplitKeysDecodeMatchesReference) {
+  for (int window : {0, 700}) {
+    AttnCase c{8, 1, 64, window, 16};
+    const auto sh = shape_of(c);
+    const int64_t ctx = 1500;
+    PagedCache cache(ctx, c, 5);
+    auto k = test::random_vec(size_t(ctx * 64), 50, -2.f, 2.f), v = test::random_vec(size_t(ctx * 64), 51);
+    std::vector<int32_t> pos(static_cast<size_t>(ctx));
+    for (int32_t i = 0; i < int32_t(ctx); ++i) pos[size_t(i)] = i;
+    kv_cache_write(exec3(), cache.view, k.data(), v.data(), pos.data(), ctx, sh);
+    auto q = test::random_vec(2 * 8 * 64, 52, -2.f, 2.f);
+    auto sinks = test::random_vec(8, 53, -1.f, 3.f);
+    std::vector<int32_t> qpos = {1499, 3};
+    for (int64_t nt : {1, 2}) {
+      std::vector<float> out(size_t(nt * 8 * 64)), out_ref(out.size());
+      attention_sink(exec3(), out.data(), q.data(), qpos.data(), nt, cache.view, sinks.data(), sh);
+      ref::attention_sink(out_ref.data(), q.data(), qpos.data(), nt, cache.view, sinks.data(), sh);
+      EXPECT_LT(rel_err(out, out_ref), kTol) << "window=" << window << " nt=" << nt;
+    }
+  }
+}
 
 // Hand-computed: one key, so o = v * e^z / (e^S + e^z) — the sink is unscaled and has
 // no value row, and the weights do not sum to one.

@@ -19,6 +19,11 @@ struct LinearCase {
   bool bias;
 };
 
+void PrintTo(const LinearCase& c, std::ostream* os) {
+  *os << "n=" << c.n << " out=" << c.out << " in=" << c.in << " " << dtype_name(c.dtype)
+      << (c.bias ? " +bias" : "");
+}
+
 class LinearTest : public ::testing::TestWithParam<LinearCase> {};
 
 TEST_P(LinearTest, MatchesReference) {
@@ -42,7 +47,9 @@ INSTANTIATE_TEST_SUITE_P(
                       LinearCase{3, 130, 1000, DType::kBF16, true}, LinearCase{17, 131, 257, DType::kBF16, true},
                       LinearCase{4, 64, 256, DType::kBF16, true}, LinearCase{1, 513, 64, DType::kBF16, false},
                       LinearCase{1, 37, 29, DType::kF32, true}, LinearCase{17, 131, 257, DType::kF32, true},
-                      LinearCase{5, 1, 7, DType::kF32, true}));
+                      LinearCase{5, 1, 7, DType::kF32, true},
+                      // several L2 tiles per thread, and a 4-row remainder path
+                      LinearCase{3, 1103, 2880, DType::kBF16, true}));
 
 // A column slice of a wider matrix through row_stride (tensor-parallel o_proj).
 TEST(Linear, RowStrideSlice) {

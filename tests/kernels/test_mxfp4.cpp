@@ -42,6 +42,8 @@ TEST(Mxfp4, CodeTableAndScale) {
 struct Case {
   int64_t n, out, in;
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << "n=" << c.n << " out=" << c.out << " in=" << c.in; }
+
 class Mxfp4LinearTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(Mxfp4LinearTest, MatchesReferenceAndDense) {
@@ -64,7 +66,8 @@ TEST_P(Mxfp4LinearTest, MatchesReferenceAndDense) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, Mxfp4LinearTest,
                          ::testing::Values(Case{1, 45, 64}, Case{3, 45, 64}, Case{17, 45, 96},
-                                           Case{1, 7, 32}, Case{5, 130, 320}, Case{8, 33, 2880}));
+                                           Case{1, 7, 32}, Case{5, 130, 320}, Case{8, 33, 2880},
+                                           Case{5, 301, 2880}));  // several tiles per thread
 
 // A block-granular column slice through blocks_stride (tensor-parallel W2).
 TEST(Mxfp4Linear, BlocksStrideSlice) {
