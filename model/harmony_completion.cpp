@@ -32,7 +32,8 @@ Completion parse_completion(const Tokenizer& tok, std::span<const uint32_t> gene
   c.stopped = parser.stopped();
   c.ignored_tokens = parser.ignored_tokens();
   for (const HarmonyMessage& m : c.messages) {
-    if (!m.recipient.empty() && m.role == "assistant") {
+    if (m.role != "assistant") continue;
+    if (!m.recipient.empty()) {
       const size_t dot = m.recipient.find('.');
       c.tool_calls.push_back({m.recipient, dot == std::string::npos ? m.recipient : m.recipient.substr(dot + 1), m.content,
                               m.content_type});

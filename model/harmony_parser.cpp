@@ -76,7 +76,7 @@ void HarmonyStreamParser::open_message(std::vector<HarmonyEvent>& events) {
       want_role = false;
     }
   }
-  if (m.channel.empty()) {
+  if (m.channel.empty() && m.role == "assistant") {  // other roles carry no channel
     m.channel = m.recipient.empty() ? "final" : "commentary";
     m.channel_inferred = true;
   }

@@ -36,7 +36,7 @@ const char* message_end_name(MessageEnd e);
 
 struct HarmonyMessage {
   std::string role = "assistant";
-  std::string channel;       // analysis, commentary, final (inferred when absent)
+  std::string channel;       // analysis, commentary, final (inferred for assistant messages)
   std::string recipient;     // "functions.get_weather" for a tool call, else empty
   std::string content_type;  // "json" for "<|constrain|>json" / "commentary json", else empty
   std::string content;
