@@ -1,6 +1,6 @@
 #include "model/bpe_merge.h"
 
-#include <queue>
+#include <algorithm>
 
 #include "core/error.h"
 
@@ -59,43 +59,63 @@ void merge_small(const BpeRanks& ranks, std::string_view piece, std::vector<uint
 }
 
 // The same merge order with a min-heap over (rank, start) and a linked list of parts;
-// stale heap entries are recognised by their end offset no longer matching.
+// stale heap entries are recognised by their end offset no longer matching. Keys are
+// packed into one integer (rank high, start low) so the heap compares single words.
 void merge_large(const BpeRanks& ranks, std::string_view piece, std::vector<uint32_t>& out) {
   const size_t n = piece.size();
+  GOSSAMER_CHECK(n < 0xFFFFFFFFull, "piece of {} bytes is too long", n);
   std::vector<uint32_t> next(n), prev(n);  // indexed by a part's start byte
   for (size_t i = 0; i < n; ++i) {
     next[i] = static_cast<uint32_t>(i + 1);
     prev[i] = static_cast<uint32_t>(i == 0 ? kNone : i - 1);
   }
-  std::vector<bool> alive(n, true);
   struct Entry {
-    uint32_t rank, start, end;
-    bool operator>(const Entry& o) const { return rank != o.rank ? rank > o.rank : start > o.start; }
+    uint64_t key;  // rank << 32 | start
+    uint32_t end;  // the pair spans [start, end) when the entry was made
   };
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap;
+  auto later = [](const Entry& a, const Entry& b) { return a.key > b.key; };
+  std::vector<Entry> heap;
+  heap.reserve(n);
   // Pair (i, next[i]) spans [i, next[next[i]]).
-  auto push_pair = [&](uint32_t i) {
+  auto make = [&](uint32_t i, bool push) {
     if (i == kNone || next[i] >= n) return;
     const uint32_t end = next[next[i]];
     const uint32_t r = rank_of(ranks, piece, i, end);
-    if (r != kNone) heap.push({r, i, end});
+    if (r == kNone) return;
+    heap.push_back({(static_cast<uint64_t>(r) << 32) | i, end});
+    if (push) std::push_heap(heap.begin(), heap.end(), later);
   };
-  for (uint32_t i = 0; i + 1 < n; ++i) push_pair(i);
+  for (uint32_t i = 0; i + 1 < n; ++i) make(i, false);
+  std::make_heap(heap.begin(), heap.end(), later);
+  std::vector<bool> alive(n, true);
   while (!heap.empty()) {
-    const Entry e = heap.top();
-    heap.pop();
-    if (!alive[e.start] || next[e.start] >= n || next[next[e.start]] != e.end) continue;
-    const uint32_t j = next[e.start];
+    std::pop_heap(heap.begin(), heap.end(), later);
+    const Entry e = heap.back();
+    heap.pop_back();
+    const auto start = static_cast<uint32_t>(e.key & 0xFFFFFFFFu);
+    if (!alive[start] || next[start] >= n || next[next[start]] != e.end) continue;
+    const uint32_t j = next[start];
     alive[j] = false;
-    next[e.start] = next[j];
-    if (next[j] < n) prev[next[j]] = e.start;
-    push_pair(prev[e.start]);
-    push_pair(e.start);
+    next[start] = next[j];
+    if (next[j] < n) prev[next[j]] = start;
+    make(prev[start], true);
+    make(start, true);
   }
   for (uint32_t i = 0; i < n; i = next[i]) emit(ranks, piece, i, next[i], out);
 }
 
 }  // namespace
+
+void bpe_merge_scan(const BpeRanks& ranks, std::string_view piece, std::vector<uint32_t>& out) {
+  GOSSAMER_CHECK(piece.size() <= kSmallPiece, "scan loop is for pieces of at most {} bytes", kSmallPiece);
+  if (piece.size() == 1) return emit(ranks, piece, 0, 1, out);
+  if (!piece.empty()) merge_small(ranks, piece, out);
+}
+
+void bpe_merge_heap(const BpeRanks& ranks, std::string_view piece, std::vector<uint32_t>& out) {
+  if (piece.size() == 1) return emit(ranks, piece, 0, 1, out);
+  if (!piece.empty()) merge_large(ranks, piece, out);
+}
 
 void bpe_merge_piece(const BpeRanks& ranks, std::string_view piece, std::vector<uint32_t>& out) {
   if (piece.empty()) return;

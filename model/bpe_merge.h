@@ -17,4 +17,8 @@ namespace gossamer::tok {
 // 10 MB piece costs O(n log n), not O(n^2).
 void bpe_merge_piece(const BpeRanks& ranks, std::string_view piece, std::vector<uint32_t>& out);
 
+// The two loops on their own, for tests that check they agree (scan: at most 128 bytes).
+void bpe_merge_scan(const BpeRanks& ranks, std::string_view piece, std::vector<uint32_t>& out);
+void bpe_merge_heap(const BpeRanks& ranks, std::string_view piece, std::vector<uint32_t>& out);
+
 }  // namespace gossamer::tok

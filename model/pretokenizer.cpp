@@ -92,6 +92,10 @@ PieceSplitter::PieceSplitter(const PreTokenizer& pre) : pre_(&pre) {
     GOSSAMER_THROW(kInternal, "PCRE2 could not allocate match state");
   }
   pcre2_jit_stack_assign(context_, nullptr, stack_);
+  // The default limit (10 million backtracks) fails a 10 MB whitespace run: `\s*[\r\n]+`
+  // scans the run once before the next branch matches it. Every branch of a split
+  // pattern is linear per match, so lift the limit instead.
+  pcre2_set_match_limit(context_, 0xFFFFFFFFu);
 }
 
 PieceSplitter::~PieceSplitter() {

@@ -97,7 +97,7 @@ TEST_F(HarmonyParser, ToolCallWithRecipientBeforeChannel) {
 
 TEST_F(HarmonyParser, TruncatedStream) {
   auto generated = ids("<|channel|>analysis<|message|>Thinking<|end|><|start|>assistant<|channel|>final<|message|>The answer is 4");
-  generated.push_back(tok().encode("😀", SpecialTokens::kAsText)[0]);  // first half of a split emoji
+  generated.push_back(tok().encode("𓀀", SpecialTokens::kAsText)[0]);  // first byte of a 4-byte character
   const auto c = stream(generated);
   ASSERT_EQ(c.messages.size(), 2u);
   EXPECT_EQ(c.messages[1].end, MessageEnd::kTruncated);
