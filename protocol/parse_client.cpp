@@ -35,6 +35,9 @@ json parse_json_frame(std::string_view frame, const Limits& limits) {
     if (what.find("surrogate") != std::string::npos)
       fail(ErrorCode::kInvalidUtf8, "string escape is not a valid UTF-16 pair: " + what);
     fail(ErrorCode::kBadJson, what);
+  } catch (const json::out_of_range& e) {
+    // Valid JSON, but a number no double can hold (1e999): a bad value, not bad syntax.
+    fail(ErrorCode::kBadRequest, std::string("number out of range: ") + e.what());
   }
 }
 
