@@ -77,7 +77,7 @@ TEST(Loadgen, FiveHundredRequestsAtConcurrency32AllAccountedWithJsonAndPng) {
   EXPECT_TRUE(std::filesystem::exists(o.plot_path));
   EXPECT_GT(std::filesystem::file_size(o.plot_path), 1000u);
   EXPECT_TRUE(has_png_signature(o.plot_path));
-  std::filesystem::remove_all(dir);
+  if (!std::getenv("GOSSAMER_KEEP_TEST_FILES")) std::filesystem::remove_all(dir);
 }
 
 TEST(Loadgen, DetectsLostAndDuplicatedTerminalReplies) {
