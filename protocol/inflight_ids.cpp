@@ -35,6 +35,15 @@ std::vector<std::string> InflightIds::drop_connection(const std::string& connect
   return ids;
 }
 
+ErrorReply InflightIds::error_reply(const std::string& connection, const Error& e) const {
+  ErrorReply r = make_error_reply(e);
+  if (r.id && contains(connection, *r.id)) {
+    r.ref = std::move(r.id);
+    r.id.reset();
+  }
+  return r;
+}
+
 bool InflightIds::contains(const std::string& connection, const std::string& id) const {
   auto it = by_connection_.find(connection);
   return it != by_connection_.end() && it->second.count(id) > 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "protocol/error.h"
+#include "protocol/server_messages.h"
 
 namespace gossamer::protocol {
 
@@ -25,6 +26,10 @@ class InflightIds {
   bool finish(const std::string& connection, const std::string& id);
   // Forgets the connection and returns its live ids so their requests can be cancelled.
   std::vector<std::string> drop_connection(const std::string& connection);
+
+  // make_error_reply, plus: an id that is live on this connection goes to `ref`, because a
+  // refused submit that reuses a live id must not look like that request's terminal reply.
+  ErrorReply error_reply(const std::string& connection, const Error& e) const;
 
   bool contains(const std::string& connection, const std::string& id) const;
   size_t size() const { return total_; }

@@ -87,7 +87,7 @@ void FixtureServer::serve() {
     }
     Result<ClientMessage> parsed = parse_client_message(parts[1].to_string_view(), options_.limits);
     if (!parsed.ok()) {
-      reply(make_error_reply(parsed.error()));
+      reply(ids.error_reply(identity, parsed.error()));
       continue;
     }
     ClientMessage& msg = parsed.value();

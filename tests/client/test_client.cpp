@@ -150,3 +150,20 @@ TEST(Client, DuplicateInFlightIdIsRefusedWithoutEndingTheOriginal) {
   StreamResult r = collect_stream(client, "same");
   EXPECT_EQ(r.done->finish_reason, protocol::FinishReason::kCancelled);
 }
+
+TEST(Client, BadSubmitReusingALiveIdLeavesTheOriginalRunning) {
+  FixtureServer server;
+  Client client(server.endpoint());
+  protocol::Submit s = prompt_request("hold", true);
+  s.id = "live";
+  client.submit(s);
+  client.send_raw(R"({"v":1,"type":"submit","id":"live","prompt":"x","params":{"top_k":-1}})");
+  std::vector<protocol::ServerMessage> got;
+  while (auto m = client.poll(Millis(300))) got.push_back(*m);
+  ASSERT_EQ(got.size(), 2u);
+  const auto& e = std::get<protocol::ErrorReply>(got[1]);
+  EXPECT_EQ(e.code, protocol::ErrorCode::kBadRequest);
+  EXPECT_FALSE(protocol::is_terminal(got[1]));
+  client.cancel("live");
+  EXPECT_EQ(collect_stream(client, "live").done->finish_reason, protocol::FinishReason::kCancelled);
+}

@@ -38,3 +38,16 @@ TEST(InflightIds, CancelOfUnknownIdAndDisconnect) {
   EXPECT_EQ(ids.size(), 0u);
   EXPECT_TRUE(ids.check_cancel("c", "a"));
 }
+
+TEST(InflightIds, RefusedSubmitReusingALiveIdDoesNotTerminateIt) {
+  InflightIds ids;
+  ASSERT_FALSE(ids.begin("c", "live"));
+  Error bad_params{ErrorCode::kBadRequest, "params.top_k: must be >= 0", "live", "submit"};
+  ErrorReply r = ids.error_reply("c", bad_params);
+  EXPECT_FALSE(r.id);
+  EXPECT_EQ(r.ref, "live");
+  // The same refusal for an id that is not live is that request's terminal reply.
+  Error other{ErrorCode::kBadRequest, "x", "fresh", "submit"};
+  EXPECT_EQ(ids.error_reply("c", other).id, "fresh");
+  EXPECT_EQ(ids.error_reply("other-conn", bad_params).id, "live");
+}
