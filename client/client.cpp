@@ -68,7 +68,14 @@ void Client::send_raw(std::string_view frame) {
 std::string Client::submit(protocol::Submit request) {
   if (request.id.empty()) request.id = new_id();
   std::string id = request.id;
-  send_raw(protocol::encode(protocol::ClientMessage{std::move(request)}));
+  std::string frame;
+  try {
+    // Strict dump: silently turning a caller's bad bytes into U+FFFD would change the prompt.
+    frame = protocol::to_json(protocol::ClientMessage{std::move(request)}).dump();
+  } catch (const nlohmann::json::type_error& e) {
+    GOSSAMER_THROW(kInvalidArgument, "request '{}' is not valid UTF-8: {}", id, e.what());
+  }
+  send_raw(frame);
   return id;
 }
 

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "protocol/encode.h"
 #include "protocol/parse.h"
+#include "protocol/utf8.h"
 
 namespace gossamer::client {
 namespace {
@@ -46,6 +47,10 @@ std::optional<std::string> build_submit(const SubmitOptions& o, protocol::Submit
   } else if (o.tokens) {
     s.tokens = o.tokens;
   }
+  for (const auto* text : {&o.prompt, &o.system, &o.messages_json})
+    if (*text && !protocol::is_valid_utf8(**text))
+      return "input is not valid UTF-8 (first bad byte at offset " +
+             std::to_string(protocol::find_invalid_utf8(**text)) + ")";
   json j = protocol::to_json(protocol::ClientMessage{s});
   if (o.messages_json) {
     try {

@@ -1,5 +1,6 @@
 #include "protocol/json_fields.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 

@@ -1,5 +1,8 @@
 #include "protocol/parse.h"
 
+#include <set>
+#include <vector>
+
 #include "protocol/json_fields.h"
 #include "protocol/parse_submit.h"
 #include "protocol/utf8.h"
@@ -26,8 +29,19 @@ json parse_json_frame(std::string_view frame, const Limits& limits) {
   if (detail::json_nesting_depth(frame) > kMaxNesting)
     fail(ErrorCode::kBadRequest,
          "JSON nested deeper than " + std::to_string(kMaxNesting) + " levels");
+  // JSON allows duplicate keys and nlohmann keeps the last one; refusing them means no
+  // proxy or log reader can see a different message than the one we act on.
+  std::vector<std::set<std::string>> keys;
+  auto no_duplicate_keys = [&keys](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) keys.emplace_back();
+    else if (event == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
+    else if (event == json::parse_event_t::key && !keys.empty() &&
+             !keys.back().insert(parsed.get<std::string>()).second)
+      fail(ErrorCode::kBadRequest, "duplicate key '" + parsed.get<std::string>() + "' in a JSON object");
+    return true;
+  };
   try {
-    return json::parse(frame);
+    return json::parse(frame, no_duplicate_keys);
   } catch (const json::parse_error& e) {
     // The bytes are valid UTF-8, so a surrogate complaint means a "\uD800"-style escape
     // that encodes no character: the same fault as bad bytes.

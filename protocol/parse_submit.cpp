@@ -1,4 +1,5 @@
 // Validation of a `submit` body: input (messages | prompt | tokens) and params.
+#include <cctype>
 #include <cmath>
 #include <set>
 

@@ -167,3 +167,9 @@ TEST(Client, BadSubmitReusingALiveIdLeavesTheOriginalRunning) {
   client.cancel("live");
   EXPECT_EQ(collect_stream(client, "live").done->finish_reason, protocol::FinishReason::kCancelled);
 }
+
+TEST(Client, SubmitRefusesInvalidUtf8InsteadOfAlteringIt) {
+  FixtureServer server;
+  Client client(server.endpoint());
+  EXPECT_THROW(client.submit(prompt_request("caf\xE9", true)), Error);
+}

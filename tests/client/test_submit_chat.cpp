@@ -58,6 +58,10 @@ TEST(RunSubmit, InvalidRequestIsCaughtLocallyWithTheServersWords) {
   std::ostringstream out, err;
   EXPECT_EQ(run_submit(o, out, err), kExitUsage);
   EXPECT_NE(err.str().find("messages[0].role"), std::string::npos) << err.str();
+  SubmitOptions latin1;
+  latin1.prompt = "caf\xE9";
+  EXPECT_EQ(run_submit(latin1, out, err), kExitUsage);
+  EXPECT_NE(err.str().find("UTF-8"), std::string::npos) << err.str();
   SubmitOptions none;
   EXPECT_EQ(run_submit(none, out, err), kExitUsage);
 }

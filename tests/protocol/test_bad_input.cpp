@@ -93,6 +93,8 @@ std::vector<BadCase> bad_cases() {
       {"lone_surrogate_escape", submit_with(R"("prompt":"\ud800")"), E::kInvalidUtf8, ""},
       {"oversized_frame", submit_with("\"prompt\":\"" + std::string(70 * 1024, 'a') + "\""), E::kTooLarge, "limit"},
       {"deep_nesting", with_params(R"("tools":)" + std::string(100, '[') + std::string(100, ']')), E::kBadRequest, "nested"},
+      {"duplicate_key", R"({"v":1,"type":"health","type":"stats"})", E::kBadRequest, "duplicate key 'type'"},
+      {"duplicate_nested_key", with_params(R"("top_k":1,"top_k":-1)"), E::kBadRequest, "duplicate key 'top_k'"},
       {"cancel_missing_id", R"({"v":1,"type":"cancel"})", E::kBadRequest, "id"},
       {"cancel_unknown_field", R"({"v":1,"type":"cancel","id":"a","force":true})", E::kBadRequest, "force"},
       {"health_unknown_field", R"({"v":1,"type":"health","verbose":true})", E::kBadRequest, "verbose"},
