@@ -48,6 +48,9 @@ class Communicator {
   virtual const char* backend() const = 0;
 
   // Deadline for each following operation (the wait for one collective to complete).
+  // 0 = no deadline: the MPI backend then makes the blocking calls (MPI's tuned algorithms,
+  // measurably faster for multi-MiB prefill collectives) and a dead peer is caught only by
+  // the launcher. Use it for benchmarks or under an external watchdog.
   virtual void set_timeout(std::chrono::milliseconds timeout) = 0;
   virtual std::chrono::milliseconds timeout() const = 0;
 

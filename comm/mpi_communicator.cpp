@@ -28,6 +28,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How long wait() polls back to back before it starts sleeping between polls. Open MPI's
+// non-blocking collectives progress only inside MPI_Test, one schedule round per call, so
+// sleeping early turns a 5 MiB all-reduce (dozens of rounds) from ~2 ms into ~50 ms.
+// Polling yields the core, so oversubscribed ranks still make progress; the sleeping phase
+// is for long idle waits (a follower waiting for the next StepPlan).
+constexpr std::chrono::milliseconds kSpinPhase{200};
+
 class MpiCommunicator final : public Communicator {
  public:
   // Takes ownership of `comm` (freed in the destructor).
@@ -60,11 +67,11 @@ class MpiCommunicator final : public Communicator {
     if (dtype != DType::kF32 && dtype != DType::kI32 && dtype != DType::kI64)
       GOSSAMER_THROW(kUnsupported, "{}: {} reduces F32, I32 or I64, not {}", where(), name,
                      dtype_name(dtype));
-    MPI_Request req;
-    check(MPI_Iallreduce(MPI_IN_PLACE, data, to_int(count, name), mpi_type(dtype, name),
-                         mpi_op(op), comm_, &req),
-          name);
-    wait(&req, name, count, dtype);
+    const int n = to_int(count, name);
+    const MPI_Datatype t = mpi_type(dtype, name);
+    run(name, count, dtype, -1,
+        [&] { return MPI_Allreduce(MPI_IN_PLACE, data, n, t, mpi_op(op), comm_); },
+        [&](MPI_Request* r) { return MPI_Iallreduce(MPI_IN_PLACE, data, n, t, mpi_op(op), comm_, r); });
   }
 
   void reduce_scatter_sum(const float* send, float* recv, std::span<const size_t> counts,
@@ -76,10 +83,12 @@ class MpiCommunicator final : public Communicator {
     detail::check_buffer(*this, name, send, total);
     detail::check_buffer(*this, name, recv, counts[static_cast<size_t>(rank_)]);
     to_ints(counts, &counts_a_, name);
-    MPI_Request req;
-    check(MPI_Ireduce_scatter(send, recv, counts_a_.data(), MPI_FLOAT, MPI_SUM, comm_, &req),
-          name);
-    wait(&req, name, total, DType::kF32);
+    const int* c = counts_a_.data();
+    run(name, total, DType::kF32, -1,
+        [&] { return MPI_Reduce_scatter(send, recv, c, MPI_FLOAT, MPI_SUM, comm_); },
+        [&](MPI_Request* r) {
+          return MPI_Ireduce_scatter(send, recv, c, MPI_FLOAT, MPI_SUM, comm_, r);
+        });
   }
 
   void all_gather(const void* send, size_t count, void* recv, DType dtype,
@@ -90,12 +99,12 @@ class MpiCommunicator final : public Communicator {
     detail::check_buffer(*this, name, recv, count * static_cast<size_t>(size_));
     // Sending from one's own block of recv is legal only as MPI_IN_PLACE.
     const bool in_place = send == at(recv, dtype, count * static_cast<size_t>(rank_));
-    MPI_Request req;
-    check(MPI_Iallgather(in_place ? MPI_IN_PLACE : send, to_int(count, name),
-                         mpi_type(dtype, name), recv, to_int(count, name),
-                         mpi_type(dtype, name), comm_, &req),
-          name);
-    wait(&req, name, count * static_cast<size_t>(size_), dtype);
+    const void* src = in_place ? MPI_IN_PLACE : send;
+    const int n = to_int(count, name);
+    const MPI_Datatype t = mpi_type(dtype, name);
+    run(name, count * static_cast<size_t>(size_), dtype, -1,
+        [&] { return MPI_Allgather(src, n, t, recv, n, t, comm_); },
+        [&](MPI_Request* r) { return MPI_Iallgather(src, n, t, recv, n, t, comm_, r); });
   }
 
   void all_gatherv(const void* send, size_t send_count, void* recv,
@@ -114,12 +123,13 @@ class MpiCommunicator final : public Communicator {
     to_displs(counts, displs, &displs_a_, name);
     const bool in_place =
         send == at(recv, dtype, static_cast<size_t>(displs_a_[static_cast<size_t>(rank_)]));
-    MPI_Request req;
-    check(MPI_Iallgatherv(in_place ? MPI_IN_PLACE : send, to_int(send_count, name),
-                          mpi_type(dtype, name), recv, counts_a_.data(), displs_a_.data(),
-                          mpi_type(dtype, name), comm_, &req),
-          name);
-    wait(&req, name, total, dtype);
+    const void* src = in_place ? MPI_IN_PLACE : send;
+    const int n = to_int(send_count, name);
+    const MPI_Datatype t = mpi_type(dtype, name);
+    const int *c = counts_a_.data(), *at = displs_a_.data();
+    run(name, total, dtype, -1,
+        [&] { return MPI_Allgatherv(src, n, t, recv, c, at, t, comm_); },
+        [&](MPI_Request* r) { return MPI_Iallgatherv(src, n, t, recv, c, at, t, comm_, r); });
   }
 
   void all_to_all_v(const void* send, std::span<const size_t> send_counts,
@@ -138,12 +148,12 @@ class MpiCommunicator final : public Communicator {
     to_displs(send_counts, send_displs, &displs_a_, name);
     to_ints(recv_counts, &counts_b_, name);
     to_displs(recv_counts, recv_displs, &displs_b_, name);
-    MPI_Request req;
-    check(MPI_Ialltoallv(send, counts_a_.data(), displs_a_.data(), mpi_type(dtype, name),
-                         recv, counts_b_.data(), displs_b_.data(), mpi_type(dtype, name),
-                         comm_, &req),
-          name);
-    wait(&req, name, recv_total, dtype);
+    const MPI_Datatype t = mpi_type(dtype, name);
+    const int *sc = counts_a_.data(), *sd = displs_a_.data();
+    const int *rc = counts_b_.data(), *rd = displs_b_.data();
+    run(name, recv_total, dtype, -1,
+        [&] { return MPI_Alltoallv(send, sc, sd, t, recv, rc, rd, t, comm_); },
+        [&](MPI_Request* r) { return MPI_Ialltoallv(send, sc, sd, t, recv, rc, rd, t, comm_, r); });
   }
 
   void broadcast(void* data, size_t bytes, int root, Device d) override {
@@ -153,9 +163,9 @@ class MpiCommunicator final : public Communicator {
       GOSSAMER_THROW(kInvalidArgument, "{}: {}: root {} outside the group", where(), name,
                      root);
     detail::check_buffer(*this, name, data, bytes);
-    MPI_Request req;
-    check(MPI_Ibcast(data, to_int(bytes, name), MPI_BYTE, root, comm_, &req), name);
-    wait(&req, name, bytes, DType::kU8);
+    const int n = to_int(bytes, name);
+    run(name, bytes, DType::kU8, -1, [&] { return MPI_Bcast(data, n, MPI_BYTE, root, comm_); },
+        [&](MPI_Request* r) { return MPI_Ibcast(data, n, MPI_BYTE, root, comm_, r); });
   }
 
   void send(const void* data, size_t count, DType dtype, int peer, int tag,
@@ -164,10 +174,10 @@ class MpiCommunicator final : public Communicator {
     begin(name, d);
     detail::check_peer(*this, name, peer, tag);
     detail::check_buffer(*this, name, data, count);
-    MPI_Request req;
-    check(MPI_Isend(data, to_int(count, name), mpi_type(dtype, name), peer, tag, comm_, &req),
-          name);
-    wait(&req, name, count, dtype, peer);
+    const int n = to_int(count, name);
+    const MPI_Datatype t = mpi_type(dtype, name);
+    run(name, count, dtype, peer, [&] { return MPI_Send(data, n, t, peer, tag, comm_); },
+        [&](MPI_Request* r) { return MPI_Isend(data, n, t, peer, tag, comm_, r); });
   }
 
   void recv(void* data, size_t count, DType dtype, int peer, int tag, Device d) override {
@@ -175,18 +185,18 @@ class MpiCommunicator final : public Communicator {
     begin(name, d);
     detail::check_peer(*this, name, peer, tag);
     detail::check_buffer(*this, name, data, count);
-    MPI_Request req;
-    check(MPI_Irecv(data, to_int(count, name), mpi_type(dtype, name), peer, tag, comm_, &req),
-          name);
-    wait(&req, name, count, dtype, peer);
+    const int n = to_int(count, name);
+    const MPI_Datatype t = mpi_type(dtype, name);
+    run(name, count, dtype, peer,
+        [&] { return MPI_Recv(data, n, t, peer, tag, comm_, MPI_STATUS_IGNORE); },
+        [&](MPI_Request* r) { return MPI_Irecv(data, n, t, peer, tag, comm_, r); });
   }
 
   void barrier() override {
     const char* name = "barrier";
     begin(name, Device::kCPU);
-    MPI_Request req;
-    check(MPI_Ibarrier(comm_, &req), name);
-    wait(&req, name, 0, DType::kU8);
+    run(name, 0, DType::kU8, -1, [&] { return MPI_Barrier(comm_); },
+        [&](MPI_Request* r) { return MPI_Ibarrier(comm_, r); });
   }
 
   std::unique_ptr<Communicator> split(int color, int key, const std::string& name) override {
@@ -239,8 +249,21 @@ class MpiCommunicator final : public Communicator {
     GOSSAMER_THROW(kComm, "{}: {} failed: {}", where(), op, std::string(text, len));
   }
 
-  // Polls the request until done or past the deadline. Yields first (decode steps are
-  // sub-millisecond), then sleeps so that oversubscribed ranks leave the cores to peers.
+  // One operation: with no deadline (timeout 0) the blocking MPI call, which runs MPI's
+  // tuned algorithms; else the non-blocking form polled against the deadline.
+  template <typename Blocking, typename Start>
+  void run(const char* op, size_t count, DType dtype, int peer, Blocking blocking, Start start) {
+    if (timeout_.count() == 0) {
+      check(blocking(), op);
+      return;
+    }
+    MPI_Request req = MPI_REQUEST_NULL;
+    check(start(&req), op);
+    wait(&req, op, count, dtype, peer);
+  }
+
+  // Polls the request until done or past the deadline: back to back (yielding) for
+  // kSpinPhase, then every 100 µs so that a long idle wait does not burn a core.
   void wait(MPI_Request* req, const char* op, size_t count, DType dtype, int peer = -1) {
     const auto start = Clock::now();
     const auto deadline = start + timeout_;
@@ -258,7 +281,7 @@ class MpiCommunicator final : public Communicator {
                        peer >= 0 ? fmt::format(" with peer {}", peer) : std::string(),
                        timeout_.count());
       }
-      if (now - start < std::chrono::milliseconds(1))
+      if (now - start < kSpinPhase)
         std::this_thread::yield();
       else
         std::this_thread::sleep_for(std::chrono::microseconds(100));
@@ -316,6 +339,8 @@ class MpiCommunicator final : public Communicator {
   int rank_ = 0, size_ = 1;
   bool broken_ = false;
   // Per-call int count/displacement scratch (MPI wants int arrays), kept to avoid allocs.
+  // A non-blocking v-collective reads these until it completes; wait() returns only then,
+  // and after a timeout the group is broken, so no later call rewrites them under MPI.
   std::vector<int> counts_a_, displs_a_, counts_b_, displs_b_;
 };
 

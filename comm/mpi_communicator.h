@@ -8,7 +8,7 @@
 // skipped the collective turns into Error(kComm) "comm group 'tp' (rank 1 of 2, mpi):
 // all_reduce of 4096 F32 timed out after 60000 ms ...", not a hang. (Open MPI's launcher
 // may kill the whole job first when a rank exits without MPI_Finalize; both end the job in
-// bounded time.)
+// bounded time.) With timeout 0 the backend makes the blocking MPI calls instead.
 #include <chrono>
 #include <memory>
 #include <string>

@@ -111,6 +111,15 @@ class Walker {
     return v;
   }
 
+  double non_negative(const YAML::Node& n, const std::string& path) const {
+    const std::string text = scalar(n, path, "a number >= 0");
+    double v = 0;
+    if (text == "0" || text == "0.0") return 0;
+    if (!parse_positive_number(text, &v).empty())
+      fail(n, path, "expected a number >= 0, got " + describe(n));
+    return v;
+  }
+
   std::string choice(const YAML::Node& n, const std::string& path,
                      const std::vector<std::string>& options) const {
     const std::string what = "one of " + join(options);
@@ -150,7 +159,7 @@ void read_runtime(const Walker& w, const YAML::Node& n, RuntimeSettings* r) {
                if (k == "max_batch_tokens") r->max_batch_tokens = w.integer(v, path, 1);
                if (k == "kv_block_size") r->kv_block_size = static_cast<int>(w.integer(v, path, 1, 4096));
                if (k == "kv_blocks") r->kv_blocks = w.integer(v, path, 0, INT64_MAX);
-               if (k == "comm_timeout_s") r->comm_timeout_s = w.positive(v, path);
+               if (k == "comm_timeout_s") r->comm_timeout_s = w.non_negative(v, path);
                if (k == "device") r->device = w.choice(v, path, {"cpu", "cuda"});
              });
 }

@@ -43,7 +43,9 @@ struct RuntimeSettings {
   int64_t max_batch_tokens = 2048;   // token budget of one step (prefill chunks + decodes)
   int kv_block_size = 16;            // tokens per KV block
   int64_t kv_blocks = 0;             // KV blocks per rank; 0 = size from free memory
-  double comm_timeout_s = 60;        // deadline of one collective (comm::Communicator)
+  double comm_timeout_s = 60;        // deadline of one collective (comm::Communicator);
+                                     // 0 = none (blocking MPI calls, fastest; a hung peer
+                                     // is then caught only by the launcher)
   std::string device = "cpu";        // cpu or cuda
   std::chrono::milliseconds comm_timeout() const;
 };

@@ -80,7 +80,10 @@ TEST(RuntimeConfig, BadValuesNameTheKey) {
   expect_error("parallel: {moe_dispatch: ring}",
                "parallel.moe_dispatch: expected one of allgather, alltoall, got 'ring'");
   expect_error("runtime: {comm_timeout_s: -1}",
-               "runtime.comm_timeout_s: expected a positive number, got '-1'");
+               "runtime.comm_timeout_s: expected a number >= 0, got '-1'");
+  expect_error("runtime: {comm_timeout_s: soon}",
+               "runtime.comm_timeout_s: expected a number >= 0, got 'soon'");
+  EXPECT_EQ(RuntimeConfig::parse("runtime: {comm_timeout_s: 0}").runtime.comm_timeout().count(), 0);
   expect_error("runtime: {threads: -2}", "runtime.threads: expected an integer >= 0, got '-2'");
   expect_error("runtime: {kv_block_size: [16]}",
                "runtime.kv_block_size: expected a positive integer, got a list");

@@ -4,6 +4,7 @@
 //   mpirun -np 2 --oversubscribe test_comm_mpi exit-early    rank 1 _exit(3)s before a collective
 //   mpirun -np 2 --oversubscribe test_comm_mpi crash         rank 1 SIGKILLs itself mid-run
 //   mpirun -np 4 --oversubscribe test_comm_mpi stall         rank 3 never enters a TP all-reduce
+//   mpirun -np 2 test_comm_mpi latency                       µs per collective (not a test)
 //
 // `collectives` exits 0 when every check on every rank passed and prints a summary on rank
 // 0. The failure modes are expected to end the job non-zero within a bounded time with a
@@ -12,6 +13,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -96,6 +98,11 @@ int run_collectives(Communicator& world) {
   Checker t(world.rank());
   try {
     check_collectives(world, t);
+    // The same with no deadline: the blocking MPI calls.
+    const auto deadline = world.timeout();
+    world.set_timeout(milliseconds(0));
+    check_collectives(world, t);
+    world.set_timeout(deadline);
     check_groups(world, t);
     check_step_plan(world, t);
   } catch (const std::exception& e) {
@@ -155,6 +162,38 @@ int run_failure(Communicator& world, const std::string& mode) {
   return 0;
 }
 
+// Median microseconds per call of the collectives a decode / prefill step makes, sized
+// for gpt-oss (hidden 2880 f32). Informational: the figures feed docs/PERFORMANCE.md.
+int run_latency(Communicator& world) {
+  auto time_us = [&](auto fn) {
+    std::vector<double> us;
+    for (int i = 0; i < 50; ++i) {
+      world.barrier();
+      const auto t0 = std::chrono::steady_clock::now();
+      fn();
+      us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(us.begin(), us.end());
+    return us[us.size() / 2];
+  };
+  const size_t H = 2880;
+  std::vector<float> buf(H * 512, 1.0f), big(H * 512 * static_cast<size_t>(world.size()));
+  struct Row { const char* what; double us; };
+  std::vector<Row> rows = {
+      {"barrier", time_us([&] { world.barrier(); })},
+      {"all_reduce 1 token (11 KiB)", time_us([&] { world.all_reduce_sum(buf.data(), H, Device::kCPU); })},
+      {"all_reduce 64 tokens (720 KiB)", time_us([&] { world.all_reduce_sum(buf.data(), 64 * H, Device::kCPU); })},
+      {"all_reduce 512 tokens (5.6 MiB)", time_us([&] { world.all_reduce_sum(buf.data(), 512 * H, Device::kCPU); })},
+      {"all_gather 64 tokens per rank", time_us([&] { world.all_gather(buf.data(), 64 * H, big.data(), DType::kF32, Device::kCPU); })},
+  };
+  if (world.rank() == 0) {
+    fmt::print("collective latency on {} ranks ({} backend, timeout {} ms), median of 50:\n",
+               world.size(), world.backend(), world.timeout().count());
+    for (const auto& r : rows) fmt::print("  {:<34} {:>10.1f} us\n", r.what, r.us);
+  }
+  return 0;
+}
+
 }  // namespace
 }  // namespace gossamer::comm::test
 
@@ -166,6 +205,11 @@ int main(int argc, char** argv) {
   const auto timeout = std::chrono::milliseconds(mode == "collectives" ? 20000 : 3000);
   auto world = mpi.world(timeout);
   if (mode == "collectives") return comm::test::run_collectives(*world);
+  if (mode == "latency") {
+    comm::test::run_latency(*world);  // non-blocking calls polled against a deadline
+    world->set_timeout(std::chrono::milliseconds(0));
+    return comm::test::run_latency(*world);  // blocking calls
+  }
   if (mode == "exit-early" || mode == "crash" || mode == "stall") {
     if (world->size() < 2) {
       std::fprintf(stderr, "%s needs at least 2 ranks\n", mode.c_str());
