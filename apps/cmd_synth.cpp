@@ -28,6 +28,7 @@ void run_synth(const SynthArgs& a) {
   opts.seed = a.seed;
   opts.shard_bytes = static_cast<uint64_t>(a.shard_mb * 1e6);
   opts.overwrite = a.force;
+  opts.generation_eos_token_ids = model::synth_preset_generation_eos(a.preset);
   std::unique_ptr<ThreadPool> pool;
   if (a.threads > 0) {
     pool = std::make_unique<ThreadPool>(a.threads);

@@ -57,8 +57,10 @@ void Progress::finish() {
   }
   double s = timer_.seconds();
   double d = static_cast<double>(done_.load());
-  if (unit_ == Unit::kBytes)
-    GLOG_INFO("{}: {} in {:.1f} s ({}/s)", label_, human_bytes(d), s, human_bytes(s > 0 ? d / s : 0));
+  if (unit_ == Unit::kBytes && s >= 0.5)  // a rate over a blink of time means nothing
+    GLOG_INFO("{}: {} in {:.1f} s ({}/s)", label_, human_bytes(d), s, human_bytes(d / s));
+  else if (unit_ == Unit::kBytes)
+    GLOG_INFO("{}: {} in {:.1f} s", label_, human_bytes(d), s);
   else
     GLOG_INFO("{}: {:.0f} in {:.1f} s", label_, d, s);
 }

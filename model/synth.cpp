@@ -236,6 +236,11 @@ void prepare_dir(const fs::path& dir, bool overwrite) {
 
 std::vector<std::string> synth_preset_names() { return {"tiny", "gpt-oss-20b", "gpt-oss-120b"}; }
 
+std::vector<int> synth_preset_generation_eos(const std::string& name) {
+  if (name == "gpt-oss-20b" || name == "gpt-oss-120b") return {200002, 199999, 200012};
+  return {};
+}
+
 ModelConfig synth_preset(const std::string& name, int layers) {
   ModelConfig c;
   c.head_dim = 64;
@@ -278,6 +283,11 @@ ModelConfig synth_preset(const std::string& name, int layers) {
 
 SynthResult write_synthetic_checkpoint(const ModelConfig& config, const SynthOptions& options) {
   config.validate("synthetic config");
+  const auto& gen_eos =
+      options.generation_eos_token_ids.empty() ? config.eos_token_ids : options.generation_eos_token_ids;
+  for (int id : gen_eos)
+    if (id < 0 || id >= config.vocab_size)
+      GOSSAMER_THROW(kInvalidArgument, "generation eos id {} is outside the vocabulary [0, {})", id, config.vocab_size);
   Timer timer;
   std::vector<Planned> plan = plan_tensors(config);
   uint64_t total = 0;
@@ -316,7 +326,7 @@ SynthResult write_synthetic_checkpoint(const ModelConfig& config, const SynthOpt
   write_json(options.out / "model.safetensors.index.json",
              {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}});
   nlohmann::json gen_cfg = {{"transformers_version", "4.55.0.dev0"}};
-  if (!config.eos_token_ids.empty()) gen_cfg["eos_token_id"] = config.eos_token_ids;
+  if (!gen_eos.empty()) gen_cfg["eos_token_id"] = gen_eos;
   if (config.pad_token_id >= 0) gen_cfg["pad_token_id"] = config.pad_token_id;
   write_json(options.out / "generation_config.json", gen_cfg);
   write_json(options.out / "config.json", config.to_hf_json());  // last: marks the checkpoint complete

@@ -22,6 +22,10 @@ namespace gossamer::model {
 // overrides num_hidden_layers (e.g. 4 layers of the real 20b width for a bench).
 ModelConfig synth_preset(const std::string& name, int layers = -1);
 std::vector<std::string> synth_preset_names();
+// The ids generation_config.json lists as eos for a preset. For the gpt-oss presets:
+// <|return|>, <|endoftext|>, <|call|> (as the released repo has), so decoding with the
+// real tokenizer stops where it would on the real model. Empty: the config's own eos.
+std::vector<int> synth_preset_generation_eos(const std::string& name);
 
 struct SynthOptions {
   std::filesystem::path out;
@@ -29,6 +33,7 @@ struct SynthOptions {
   uint64_t shard_bytes = 0;    // 0: 5 GB, or 4 MB when the whole model is under 64 MB
   bool overwrite = false;      // replace an existing checkpoint in `out`
   bool show_progress = true;
+  std::vector<int> generation_eos_token_ids;  // empty: config.eos_token_ids
   ThreadPool* pool = nullptr;  // nullptr: ThreadPool::global()
 };
 

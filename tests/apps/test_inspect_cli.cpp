@@ -18,6 +18,12 @@ struct CliResult {
 
 CliResult run_cli(const std::string& args) {
   CliResult r;
+  // test_apps does not depend on the binary's target: build `gossamer` too.
+  if (!fs::exists(GOSSAMER_BINARY)) {
+    r.output = std::string("binary not built: ") + GOSSAMER_BINARY;
+    ADD_FAILURE() << r.output;
+    return r;
+  }
   std::string cmd = std::string(GOSSAMER_BINARY) + " " + args + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;

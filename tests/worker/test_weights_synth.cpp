@@ -137,3 +137,25 @@ TEST(Synth, PresetsAndLayerOverride) {
 
 }  // namespace
 }  // namespace gossamer::worker
+
+namespace gossamer::worker {
+namespace {
+
+TEST(Synth, GenerationConfigEos) {
+  TempDir t;
+  model::SynthOptions o;
+  o.out = t / "m";
+  o.show_progress = false;
+  o.generation_eos_token_ids = {4095, 4093};
+  model::write_synthetic_checkpoint(model::synth_preset("tiny"), o);
+  // config.json keeps one id; generation_config.json adds the rest, and the loader merges them.
+  EXPECT_EQ(read_json(t / "m" / "config.json")["eos_token_id"], 4095);
+  EXPECT_EQ(Checkpoint::open(t / "m")->config().eos_token_ids, std::vector<int>({4095, 4093}));
+  EXPECT_EQ(model::synth_preset_generation_eos("gpt-oss-20b"), std::vector<int>({200002, 199999, 200012}));
+  o.out = t / "bad";
+  o.generation_eos_token_ids = {5000};
+  expect_error([&] { model::write_synthetic_checkpoint(model::synth_preset("tiny"), o); }, {"5000"});
+}
+
+}  // namespace
+}  // namespace gossamer::worker
