@@ -24,6 +24,7 @@
 #include "kernels/attention.h"
 #include "kernels/linear.h"
 #include "kernels/mxfp4_linear.h"
+#include "kernels/sampling.h"
 
 namespace {
 using namespace gossamer;
@@ -126,6 +127,22 @@ Result bench_attention(const Exec& ex, int64_t ctx, int window, int nh = 64, int
   return {name, ms, double(2 * keys * nkv * d * 4), double(4 * keys * nh * d)};
 }
 
+// One draw over the full gpt-oss vocabulary. Gaussian logits (sigma 2.5) give a broad
+// nucleus of thousands of tokens: a harder case than a trained model's usual peak.
+Result bench_sampling(float top_p, int top_k) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> dist(0.f, 2.5f);
+  std::vector<float> logits(201088);
+  for (auto& l : logits) l = dist(rng);
+  uint64_t step = 0;
+  double ms = time_ms([&] {
+    sample_token(logits.data(), int64_t(logits.size()), SamplingParams{1.0f, top_k, top_p, 1}, step++);
+  });
+  char name[128];
+  std::snprintf(name, sizeof name, "sample_token vocab=201088 T=1 top_k=%d top_p=%.2f", top_k, top_p);
+  return {name, ms, double(logits.size() * 4), 0.0};
+}
+
 // The host reports a 480 MB L3, which holds every matrix above: those runs are
 // cache-warm. The two cases below stream 768 MB per call so the data comes from DRAM,
 // as the real 12 GB of gpt-oss-20b weights will.
@@ -205,6 +222,9 @@ int main(int argc, char** argv) {
   add(bench_attention(ex, 4096, 0));
   add(bench_attention(ex, 4096, 128));
   add(bench_attention(ex, 4096, 0, 8, 1));  // one rank's share at tp = 8
+  add(bench_sampling(1.0f, 0));
+  add(bench_sampling(0.9f, 0));
+  add(bench_sampling(1.0f, 50));
 
   std::printf("threads: %d\n", nthreads);
   // Rates are from the best run; the median shows how much the machine disturbed it.
