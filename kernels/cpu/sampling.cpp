@@ -50,7 +50,9 @@ int32_t sample_token(const float* logits, int64_t vocab, const SamplingParams& p
     return last;
   }
 
-  // Ranked survivors of top-k (or all of them for top-p alone).
+  auto weight = [&](int32_t id) { return std::exp(double(logits[id]) * inv_t - mx); };
+
+  // Survivors of top-k (every token for top-p alone), not yet ordered.
   std::vector<int32_t> rank(static_cast<size_t>(vocab));
   std::iota(rank.begin(), rank.end(), 0);
   size_t kept = size_t(vocab);
@@ -59,38 +61,52 @@ int32_t sample_token(const float* logits, int64_t vocab, const SamplingParams& p
     std::nth_element(rank.begin(), rank.begin() + long(kept) - 1, rank.end(), Ranked{logits});
     rank.resize(kept);
   }
-  std::sort(rank.begin(), rank.end(), Ranked{logits});
-  std::vector<double> w(kept);
-  for (size_t i = 0; i < kept; ++i) w[i] = std::exp(double(logits[rank[i]]) * inv_t - mx);
-
-  // Id-ordered view of the survivors, for sums that match the reference's order.
-  std::vector<size_t> by_id(kept);
-  std::iota(by_id.begin(), by_id.end(), size_t{0});
-  std::sort(by_id.begin(), by_id.end(), [&](size_t a, size_t b) { return rank[a] < rank[b]; });
-  auto id_ordered_sum = [&] {
-    double s = 0;
-    for (size_t i : by_id) s += w[i];
-    return s;
-  };
 
   if (use_p) {
-    const double goal = double(params.top_p) * id_ordered_sum();
-    double cum = 0;
-    size_t p_kept = 0;
-    while (p_kept < kept) {
-      cum += w[p_kept++];
-      if (cum >= goal) break;
+    // Sum of the survivors in ascending id order, as the reference does.
+    double total = 0;
+    if (use_k) {
+      std::vector<int32_t> ids = rank;
+      std::sort(ids.begin(), ids.end());
+      for (int32_t id : ids) total += weight(id);
+    } else {
+      for (int64_t id = 0; id < vocab; ++id) total += weight(int32_t(id));
     }
-    for (size_t i = p_kept; i < kept; ++i) w[i] = 0.0;
+    // Rank only as far as the nucleus reaches: a growing prefix instead of a full sort
+    // of a 200K vocabulary (the nucleus is usually a few tokens).
+    const double goal = double(params.top_p) * total;
+    size_t m = std::min(kept, size_t{1024}), chosen = kept;
+    for (;;) {
+      std::nth_element(rank.begin(), rank.begin() + long(m) - 1, rank.begin() + long(kept), Ranked{logits});
+      std::sort(rank.begin(), rank.begin() + long(m), Ranked{logits});
+      double cum = 0;
+      size_t i = 0;
+      bool reached = false;
+      while (i < m && !reached) {
+        cum += weight(rank[i++]);
+        reached = cum >= goal;
+      }
+      if (reached || m == kept) {
+        chosen = i;
+        break;
+      }
+      m = std::min(kept, m * 8);
+    }
+    rank.resize(chosen);
   }
 
-  const double target = u * id_ordered_sum();
+  // The draw walks the kept tokens in ascending id order.
+  std::sort(rank.begin(), rank.end());
+  double total = 0;
+  for (int32_t id : rank) total += weight(id);
+  const double target = u * total;
   double cum = 0;
   int32_t last = top;
-  for (size_t i : by_id) {
-    if (w[i] == 0.0) continue;
-    cum += w[i];
-    last = rank[i];
+  for (int32_t id : rank) {
+    const double w = weight(id);
+    if (w == 0.0) continue;
+    cum += w;
+    last = id;
     if (cum > target) return last;
   }
   return last;

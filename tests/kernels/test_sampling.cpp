@@ -79,6 +79,19 @@ TEST(Sampling, FastPathMatchesReferenceExactly) {
       }
 }
 
+// A flat distribution over 5000 tokens: the nucleus spans thousands of tokens, so the
+// fast path has to grow its ranked prefix several times (1024, then 5000).
+TEST(Sampling, FastPathMatchesReferenceWideNucleus) {
+  auto l = test::random_vec(5000, 14, -0.3f, 0.3f);
+  for (int k : {0, 3000})
+    for (float top_p : {0.95f, 0.5f, 0.1f}) {
+      SamplingParams p{1.f, k, top_p, 77};
+      for (uint64_t s = 0; s < 30; ++s)
+        ASSERT_EQ(sample_token(l.data(), 5000, p, s), ref::sample_token(l.data(), 5000, p, s))
+            << "k=" << k << " p=" << top_p << " step=" << s;
+    }
+}
+
 TEST(Sampling, TopPKeepsTheShortestPrefixAndRenormalizes) {
   // probs by id: .05 .40 .10 .30 .15; top_p .8 keeps ids 1, 3, 4 (cum .4, .7, .85).
   std::vector<float> l;
