@@ -46,7 +46,9 @@ function(gossamer_add_cuda_sources target folder)
     target_sources(${target} PRIVATE ${cu})
     target_link_libraries(${target} PUBLIC CUDA::cudart)
     target_compile_definitions(${target} PUBLIC GOSSAMER_HAVE_CUDA=1)
-    set_target_properties(${target} PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)
+    # CMake 3.25 knows no nvcc flag for C++20 and would otherwise inherit CXX_STANDARD 20
+    # for the .cu files; the CUDA sources only need C++17.
+    set_target_properties(${target} PROPERTIES CUDA_SEPARABLE_COMPILATION OFF CUDA_STANDARD 17)
   endif()
 endfunction()
 

@@ -18,4 +18,8 @@ struct Exec {
 // Throws kUnsupported naming the op when `exec` asks for a backend that is not built.
 [[noreturn]] void unsupported_device(const char* op, const Exec& exec);
 
+// Number of CUDA devices visible to this process; 0 when the CUDA backend is not built,
+// no driver is installed or no GPU is present. Never throws. (Tests skip on 0.)
+int cuda_device_count();
+
 }  // namespace gossamer::kernels

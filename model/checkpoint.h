@@ -44,11 +44,22 @@ class Checkpoint {
   // Throws kNotFound naming the tensor and where it was looked for.
   const TensorInfo& get(const std::string& name) const;
 
+  // Where things came from, for messages and `inspect`.
+  const std::filesystem::path& config_path() const { return config_path_; }
+  // The index file (HF sharded) or the single .safetensors file.
+  const std::filesystem::path& source_path() const { return source_path_; }
+  std::vector<std::filesystem::path> files() const;  // the safetensors files, in order
+  uint64_t total_bytes() const;                      // sum of the files' sizes
+
  private:
   Checkpoint() = default;
   ModelConfig config_;
   CheckpointLayout layout_ = CheckpointLayout::kHF;
   std::filesystem::path dir_;
+  std::filesystem::path config_path_, source_path_;
+  void open_hf(const std::filesystem::path& dir);
+  void open_original(const std::filesystem::path& root);
+  void add_file_tensors(size_t file_index, const std::vector<std::string>* only);
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::vector<TensorInfo> tensors_;
   std::unordered_map<std::string, size_t> by_name_;

@@ -13,19 +13,13 @@
 #include "kernels/mxfp4_linear.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
+#include "worker/range.h"
 
 namespace gossamer::worker {
 
 using model::Checkpoint;
 using model::ModelConfig;
 
-
-// Half-open [begin, end) ranges in units of the named thing. end = -1 means "all".
-struct Range {
-  int64_t begin = 0, end = -1;
-  int64_t size() const { return end - begin; }
-  bool contains(int64_t i) const { return i >= begin && i < end; }
-};
 
 struct WeightSelection {
   Range layers;       // global layer indices this rank holds
@@ -73,9 +67,19 @@ struct ModelWeights {
   std::shared_ptr<const Checkpoint> checkpoint;  // keeps the mmaps alive
 };
 
+// How load_weights touches the bytes it binds (the selection says which bytes).
+struct LoadOptions {
+  // madvise(WILLNEED) every selected range, so the first forward pass does not stall on
+  // page faults of a cold mmap (the kernel reads ahead in the background).
+  bool prefetch = false;
+  bool show_progress = true;  // a bar on a terminal, one log line otherwise
+};
+
 // Binds the checkpoint's tensors (either layout) to ModelWeights, checking every dtype and
 // shape against the config. Errors name the tensor and the file.
 ModelWeights load_weights(std::shared_ptr<const Checkpoint> checkpoint,
                           const WeightSelection& selection = {});
+ModelWeights load_weights(std::shared_ptr<const Checkpoint> checkpoint, const WeightSelection& selection,
+                          const LoadOptions& options);
 
 }  // namespace gossamer::worker

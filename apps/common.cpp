@@ -1,0 +1,60 @@
+#include "apps/common.h"
+
+#include "core/error.h"
+
+namespace gossamer::apps {
+
+std::vector<int32_t> parse_ids(const std::string& text) {
+  std::vector<int32_t> ids;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string piece = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(piece, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (piece.empty() || used != piece.size() || v < 0 || v > INT32_MAX)
+      GOSSAMER_THROW(kInvalidArgument, "bad token id '{}' in '{}'", piece, text);
+    ids.push_back(static_cast<int32_t>(v));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return ids;
+}
+
+void ModelOptions::add_to(CLI::App* cmd) {
+  cmd->add_option("--model", model_dir, "Model directory (HF layout, or original/)")->required();
+  cmd->add_option("--layout", layout, "Checkpoint layout: auto, hf or original")
+      ->check(CLI::IsMember({"auto", "hf", "original"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", threads, "CPU threads (0 = all)")->capture_default_str();
+  cmd->add_option("--max-context", max_context, "Tokens the KV cache holds per sequence")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--prefill-chunk", prefill_chunk, "Tokens per prefill step (0 = all at once)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
+worker::EngineOptions ModelOptions::engine_options() const {
+  worker::EngineOptions o;
+  o.layout = layout == "hf"         ? model::CheckpointLayout::kHF
+             : layout == "original" ? model::CheckpointLayout::kOriginal
+                                    : model::CheckpointLayout::kAuto;
+  o.threads = threads;
+  o.max_context = max_context;
+  o.prefill_chunk = prefill_chunk;
+  return o;
+}
+
+void DumpOptions::add_to(CLI::App* cmd) {
+  cmd->add_option("--dump", specs,
+                  "Write a named intermediate: NAME, NAME:LAYER or NAME:* (e.g. attn_out:3)");
+  cmd->add_option("--dump-dir", dir, "Where --dump writes <name>.<layer>.npy")->capture_default_str();
+}
+
+}  // namespace gossamer::apps

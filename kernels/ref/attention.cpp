@@ -1,0 +1,65 @@
+#include "kernels/ref/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace gossamer::kernels::ref {
+
+int64_t kv_offset(const KvCacheView& kv, int64_t pos, int64_t kv_head,
+                  const AttentionShape& shape) {
+  int64_t phys = kv.block_table[pos / kv.block_size];
+  int64_t row = phys * kv.block_size + pos % kv.block_size;
+  return (row * shape.n_kv_heads + kv_head) * shape.head_dim;
+}
+
+void kv_cache_write(const KvCacheView& kv, const float* k, const float* v, const int32_t* pos,
+                    int64_t nt, const AttentionShape& shape) {
+  const int64_t d = shape.head_dim;
+  for (int64_t t = 0; t < nt; ++t)
+    for (int64_t m = 0; m < shape.n_kv_heads; ++m) {
+      int64_t off = kv_offset(kv, pos[t], m, shape);
+      for (int64_t i = 0; i < d; ++i) {
+        kv.k[off + i] = k[(t * shape.n_kv_heads + m) * d + i];
+        kv.v[off + i] = v[(t * shape.n_kv_heads + m) * d + i];
+      }
+    }
+}
+
+void attention_sink(float* out, const float* q, const int32_t* q_pos, int64_t nt,
+                    const KvCacheView& kv, const float* sinks, const AttentionShape& shape) {
+  const int64_t d = shape.head_dim, group = shape.n_heads / shape.n_kv_heads;
+  for (int64_t t = 0; t < nt; ++t) {
+    const int64_t p = q_pos[t];
+    for (int64_t j = 0; j < shape.n_heads; ++j) {
+      const int64_t m = j / group;
+      const float* qv = q + (t * shape.n_heads + j) * d;
+      // Logits of the allowed keys, then the sink as one more column.
+      std::vector<double> z;
+      std::vector<int64_t> keys;
+      for (int64_t s = 0; s <= p; ++s) {
+        if (shape.window > 0 && p - s >= shape.window) continue;
+        const float* kr = kv.k + kv_offset(kv, s, m, shape);
+        double dot = 0;
+        for (int64_t i = 0; i < d; ++i) dot += double(qv[i]) * kr[i];
+        z.push_back(dot * shape.sm_scale);
+        keys.push_back(s);
+      }
+      double mx = sinks[j];
+      for (double zi : z) mx = std::max(mx, zi);
+      double denom = std::exp(double(sinks[j]) - mx);
+      for (double& zi : z) {
+        zi = std::exp(zi - mx);
+        denom += zi;
+      }
+      std::vector<double> o(static_cast<size_t>(d), 0.0);
+      for (size_t a = 0; a < keys.size(); ++a) {
+        const float* vr = kv.v + kv_offset(kv, keys[a], m, shape);
+        for (int64_t i = 0; i < d; ++i) o[size_t(i)] += z[a] / denom * vr[i];
+      }
+      for (int64_t i = 0; i < d; ++i) out[(t * shape.n_heads + j) * d + i] = float(o[size_t(i)]);
+    }
+  }
+}
+
+}  // namespace gossamer::kernels::ref

@@ -1,0 +1,22 @@
+#pragma once
+#include <cstdint>
+
+#include "kernels/attention.h"
+
+namespace gossamer::kernels::ref {
+
+// Address of row (position, kv head) in a paged cache: physical block
+// block_table[pos / block_size], row pos % block_size.
+int64_t kv_offset(const KvCacheView& kv, int64_t pos, int64_t kv_head,
+                  const AttentionShape& shape);
+
+void kv_cache_write(const KvCacheView& kv, const float* k /*[nt, n_kv, d]*/,
+                    const float* v /*[nt, n_kv, d]*/, const int32_t* pos /*[nt]*/, int64_t nt,
+                    const AttentionShape& shape);
+
+// Plain softmax with the sink appended as an extra column, in double (GPT-OSS.md §5.3).
+void attention_sink(float* out /*[nt, n_heads, d]*/, const float* q /*[nt, n_heads, d]*/,
+                    const int32_t* q_pos /*[nt]*/, int64_t nt, const KvCacheView& kv,
+                    const float* sinks /*[n_heads]*/, const AttentionShape& shape);
+
+}  // namespace gossamer::kernels::ref

@@ -1,0 +1,18 @@
+#pragma once
+// Scalar oracle for the dense linear layer and the embedding lookup (double accumulation).
+#include <cstdint>
+
+#include "kernels/linear.h"
+
+namespace gossamer::kernels::ref {
+
+// Element (r, c) of a dense weight as f32 (bf16 widened exactly).
+float dense_at(const DenseWeight& w, int64_t r, int64_t c);
+
+void linear(float* y /*[n, out]*/, const float* x /*[n, in]*/, int64_t n, const DenseWeight& w,
+            const float* bias /*[out] or null*/);
+
+void embedding_lookup(float* out /*[n, dim]*/, const DenseWeight& table /*[rows, dim]*/,
+                      const int32_t* ids /*[n]*/, int64_t n);
+
+}  // namespace gossamer::kernels::ref

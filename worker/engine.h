@@ -1,0 +1,102 @@
+#pragma once
+// The offline engine behind `eval-logits`, `generate` and `bench`: world rank 0 owns the
+// sequences and their KV block tables and turns each request into StepPlans; every rank
+// (one, or N under mpirun) executes them through its RankExecutor. Ranks other than 0 call
+// follow() and return when rank 0 shuts the job down. The service's scheduler replaces
+// this class; RankExecutor stays.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "comm/communicator.h"
+#include "kernels/sampling.h"
+#include "worker/kv_cache.h"
+#include "worker/rank_executor.h"
+
+namespace gossamer::worker {
+
+struct EngineOptions {
+  model::CheckpointLayout layout = model::CheckpointLayout::kAuto;
+  ParallelConfig parallel;
+  MoeDispatch dispatch = MoeDispatch::kAllGather;
+  int threads = 0;          // 0 = all hardware threads
+  int max_context = 4096;   // tokens per sequence the KV cache can hold
+  int max_sequences = 8;    // sequences alive at once (per DP replica)
+  int block_size = 16;      // tokens per KV block
+  int prefill_chunk = 0;    // tokens per prefill step; 0 = the whole prompt at once
+};
+
+struct GenerateOptions {
+  int max_tokens = 16;
+  kernels::SamplingParams sampling;
+  std::vector<int32_t> stop_ids;  // generation ends after emitting one of these
+};
+
+struct GenerateResult {
+  std::vector<int32_t> tokens;      // generated ids (a stop id included)
+  std::string finish_reason;        // "stop", "length" or "context"
+  int64_t prompt_tokens = 0;
+  double prefill_seconds = 0, decode_seconds = 0;
+};
+
+class Engine {
+ public:
+  // world == nullptr: a one-rank job. Collective over world (every rank constructs it).
+  Engine(const std::filesystem::path& model_dir, const EngineOptions& options,
+         comm::Communicator* world = nullptr);
+  ~Engine();  // the coordinator shuts the job down
+
+  const model::ModelConfig& config() const { return executor_->config(); }
+  const Mapping& mapping() const { return executor_->mapping(); }
+  bool is_coordinator() const { return executor_->is_coordinator(); }
+
+  // Ranks other than 0: execute steps until rank 0 calls shutdown().
+  void follow();
+  void shutdown();
+
+  // ---- coordinator (world rank 0) only ------------------------------------------------
+  int64_t open_sequence();
+  void close_sequence(int64_t seq);
+  int64_t sequence_length(int64_t seq) const;
+  int free_blocks(int64_t seq) const;  // free KV blocks of seq's replica
+
+  // Appends tokens to a sequence through its KV cache (chunked per prefill_chunk) and
+  // returns logits [count, vocab] (all_logits) or [1, vocab] for the last token.
+  void feed(int64_t seq, const std::vector<int32_t>& tokens, bool all_logits,
+            std::vector<float>& logits, DumpSink* dump = nullptr);
+  // Several fresh sequences in one step each (DP replicas share the work): logits of every
+  // position of every prompt.
+  std::vector<std::vector<float>> eval_batch(const std::vector<std::vector<int32_t>>& prompts);
+
+  // Prefill `prompt` in a fresh sequence, then decode.
+  GenerateResult generate(const std::vector<int32_t>& prompt, const GenerateOptions& options);
+  // Several prompts decoded together, one token each per step.
+  std::vector<GenerateResult> generate_batch(const std::vector<std::vector<int32_t>>& prompts,
+                                             const GenerateOptions& options);
+
+ private:
+  struct Sequence {
+    std::vector<int32_t> block_table;
+    int64_t length = 0;
+  };
+  BlockAllocator& allocator_of(int64_t seq);
+  // Adds seq's next chunk to plan, reserving KV blocks.
+  void plan_chunk(StepPlan& plan, int64_t seq_id, const int32_t* ids, int32_t count,
+                  bool all_logits, const kernels::SamplingParams& sampling);
+  StepResult run(StepPlan& plan, DumpSink* dump = nullptr);
+
+  EngineOptions options_;
+  std::unique_ptr<comm::Communicator> local_world_;
+  comm::Communicator* world_ = nullptr;
+  std::unique_ptr<RankExecutor> executor_;
+  std::vector<std::unique_ptr<BlockAllocator>> allocators_;  // one per DP replica
+  std::map<int64_t, Sequence> sequences_;
+  int64_t next_seq_ = 0;
+  uint64_t step_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace gossamer::worker

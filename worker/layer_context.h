@@ -1,0 +1,39 @@
+#pragma once
+// What every layer of one forward step shares: where kernels run, the model's constants,
+// this rank's process groups (null or size 1 = not split: no collective) and the dump sink.
+#include "kernels/exec.h"
+#include "model/config.h"
+#include "worker/dump.h"
+
+namespace gossamer::comm {
+class Communicator;
+}
+
+namespace gossamer::worker {
+
+// How tokens reach the ranks owning their experts (ARCHITECTURE.md, parallel layout).
+enum class MoeDispatch {
+  kAllGather,  // all-gather the tokens, reduce-scatter the outputs: static shapes, small EP
+  kAllToAll,   // all-to-all-v of just the routed rows, both ways: large EP, across nodes
+};
+const char* moe_dispatch_name(MoeDispatch d);
+MoeDispatch parse_moe_dispatch(const std::string& name);
+
+struct LayerContext {
+  kernels::Exec exec;
+  const model::ModelConfig* config = nullptr;
+  comm::Communicator* tp = nullptr;  // attention heads / vocab split
+  comm::Communicator* ep = nullptr;  // experts split (token dispatch)
+  comm::Communicator* pp = nullptr;  // pipeline stages, group rank = stage index
+  MoeDispatch dispatch = MoeDispatch::kAllGather;
+  DumpSink* dump = nullptr;
+
+  bool tp_split() const;
+  bool ep_split() const;
+  int tp_rank() const;
+  int tp_size() const;
+  // Size of this TP rank's balanced slice of `total` items.
+  int64_t tp_slice_size(int64_t total) const;
+};
+
+}  // namespace gossamer::worker

@@ -1,0 +1,115 @@
+#include "worker/lm_head.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+
+#include "comm/communicator.h"
+#include "worker/mapping.h"
+
+namespace gossamer::worker {
+
+void gather_full_logits(const LayerContext& ctx, const float* local, int64_t m, Range slice,
+                        int64_t vocab, std::vector<float>& full) {
+  full.resize(static_cast<size_t>(m * vocab));
+  if (!ctx.tp_split()) {
+    std::memcpy(full.data(), local, sizeof(float) * static_cast<size_t>(m * vocab));
+    return;
+  }
+  // Gather [rank][m, V_r] blocks, then interleave them into rows.
+  const int size = ctx.tp->size();
+  std::vector<size_t> counts(static_cast<size_t>(size));
+  std::vector<Range> slices(static_cast<size_t>(size));
+  for (int r = 0; r < size; ++r) {
+    slices[static_cast<size_t>(r)] = balanced_split(vocab, size, r);
+    counts[static_cast<size_t>(r)] = static_cast<size_t>(m * slices[static_cast<size_t>(r)].size());
+  }
+  (void)slice;
+  std::vector<float> blocks(static_cast<size_t>(m * vocab));
+  ctx.tp->all_gatherv(local, static_cast<size_t>(m * ctx.tp_slice_size(vocab)), blocks.data(), counts,
+                      {}, DType::kF32, ctx.exec.device);
+  size_t at = 0;
+  for (int r = 0; r < size; ++r) {
+    const Range s = slices[static_cast<size_t>(r)];
+    for (int64_t i = 0; i < m; ++i) {
+      std::memcpy(full.data() + i * vocab + s.begin, blocks.data() + at, sizeof(float) * s.size());
+      at += static_cast<size_t>(s.size());
+    }
+  }
+}
+
+namespace {
+
+// Best c (logit, id) of one row of a slice, padded with (-inf, -1).
+void local_candidates(const float* row, Range slice, int c, float* values, int32_t* ids) {
+  std::vector<int32_t> idx(static_cast<size_t>(slice.size()));
+  std::iota(idx.begin(), idx.end(), 0);
+  const auto keep = std::min<int64_t>(c, slice.size());
+  std::partial_sort(idx.begin(), idx.begin() + keep, idx.end(), [&](int32_t a, int32_t b) {
+    return row[a] > row[b] || (row[a] == row[b] && a < b);
+  });
+  for (int i = 0; i < c; ++i) {
+    values[i] = i < keep ? row[idx[static_cast<size_t>(i)]] : -std::numeric_limits<float>::infinity();
+    ids[i] = i < keep ? static_cast<int32_t>(slice.begin + idx[static_cast<size_t>(i)]) : -1;
+  }
+}
+
+}  // namespace
+
+std::vector<int32_t> sample_rows(const LayerContext& ctx, const float* local, int64_t m,
+                                 Range slice, int64_t vocab,
+                                 const std::vector<kernels::SamplingParams>& params,
+                                 const std::vector<uint64_t>& steps) {
+  std::vector<int32_t> tokens(static_cast<size_t>(m));
+  const int64_t width = slice.size();
+  if (!ctx.tp_split()) {
+    for (int64_t i = 0; i < m; ++i)
+      tokens[static_cast<size_t>(i)] =
+          kernels::sample_token(local + i * width, vocab, params[static_cast<size_t>(i)], steps[static_cast<size_t>(i)]);
+    return tokens;
+  }
+  // Rows that need the whole distribution (temperature without top-k) gather it; the
+  // others exchange only c = max(top_k, 1) candidates per slice.
+  bool any_full = false;
+  int c = 1;
+  for (const auto& p : params) {
+    if (p.temperature > 0 && p.top_k <= 0) any_full = true;
+    c = std::max(c, p.top_k > 0 ? p.top_k : 1);
+  }
+  std::vector<float> full;
+  if (any_full) gather_full_logits(ctx, local, m, slice, vocab, full);
+
+  const int size = ctx.tp->size();
+  std::vector<float> my_values(static_cast<size_t>(m * c)), all_values(static_cast<size_t>(size * m * c));
+  std::vector<int32_t> my_ids(static_cast<size_t>(m * c)), all_ids(static_cast<size_t>(size * m * c));
+  for (int64_t i = 0; i < m; ++i)
+    local_candidates(local + i * width, slice, c, my_values.data() + i * c, my_ids.data() + i * c);
+  ctx.tp->all_gather(my_values.data(), my_values.size(), all_values.data(), DType::kF32, Device::kCPU);
+  ctx.tp->all_gather(my_ids.data(), my_ids.size(), all_ids.data(), DType::kI32, Device::kCPU);
+
+  for (int64_t i = 0; i < m; ++i) {
+    const auto& p = params[static_cast<size_t>(i)];
+    if (p.temperature > 0 && p.top_k <= 0) {
+      tokens[static_cast<size_t>(i)] = kernels::sample_token(full.data() + i * vocab, vocab, p, steps[static_cast<size_t>(i)]);
+      continue;
+    }
+    // Merge the candidates, in id order so that index ties break like the full row does.
+    std::vector<std::pair<int32_t, float>> merged;
+    for (int r = 0; r < size; ++r)
+      for (int j = 0; j < c; ++j) {
+        const size_t at = (static_cast<size_t>(r) * static_cast<size_t>(m) + static_cast<size_t>(i)) * static_cast<size_t>(c) + static_cast<size_t>(j);
+        if (all_ids[at] >= 0) merged.emplace_back(all_ids[at], all_values[at]);
+      }
+    std::sort(merged.begin(), merged.end());
+    std::vector<float> values;
+    for (const auto& [id, v] : merged) values.push_back(v);
+    const int32_t pick = kernels::sample_token(values.data(), static_cast<int64_t>(values.size()), p,
+                                               steps[static_cast<size_t>(i)]);
+    tokens[static_cast<size_t>(i)] = merged[static_cast<size_t>(pick)].first;
+  }
+  return tokens;
+}
+
+}  // namespace gossamer::worker

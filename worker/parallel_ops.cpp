@@ -1,0 +1,41 @@
+#include "worker/parallel_ops.h"
+
+#include "comm/communicator.h"
+#include "kernels/linear.h"
+#include "worker/mapping.h"
+
+#include <vector>
+
+namespace gossamer::worker {
+
+void row_parallel_linear(const LayerContext& ctx, float* y, const float* x, int64_t n,
+                         const Linear& w) {
+  if (!ctx.tp_split()) {
+    kernels::linear(ctx.exec, y, x, n, w.weight, w.bias_ptr());
+    return;
+  }
+  // Each TP rank holds a column slice of W: partial products sum to the full product.
+  // The bias joins the sum once, from TP rank 0 (DISTRIBUTED.md, pitfall: bias added tp times).
+  const float* bias = ctx.tp->rank() == 0 ? w.bias_ptr() : nullptr;
+  kernels::linear(ctx.exec, y, x, n, w.weight, bias);
+  ctx.tp->all_reduce_sum(y, static_cast<size_t>(n * w.weight.out), ctx.exec.device);
+}
+
+Range tp_token_share(const LayerContext& ctx, int64_t n) {
+  if (!ctx.tp_split()) return Range{0, n};
+  return balanced_split(n, ctx.tp->size(), ctx.tp->rank());
+}
+
+void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_t width) {
+  if (!ctx.tp_split()) return;
+  const int size = ctx.tp->size();
+  std::vector<size_t> counts(static_cast<size_t>(size));
+  for (int r = 0; r < size; ++r)
+    counts[static_cast<size_t>(r)] = static_cast<size_t>(balanced_split(n, size, r).size() * width);
+  const Range mine = tp_token_share(ctx, n);
+  // all_gatherv needs distinct send and receive buffers.
+  std::vector<float> send(data + mine.begin * width, data + mine.end * width);
+  ctx.tp->all_gatherv(send.data(), send.size(), data, counts, {}, DType::kF32, ctx.exec.device);
+}
+
+}  // namespace gossamer::worker

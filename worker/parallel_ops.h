@@ -1,0 +1,24 @@
+#pragma once
+// The only places where the layers meet comm/: a row-parallel linear (partial products
+// all-reduced over TP, bias added once) and the vocab-parallel pieces. At tp = 1 they are
+// plain kernels with no collective.
+#include <cstdint>
+
+#include "worker/layer_context.h"
+#include "worker/weights.h"
+
+namespace gossamer::worker {
+
+// y[n, out] = x[n, in_local] · W[out, in_local]ᵀ, summed over the TP group, + bias (once).
+void row_parallel_linear(const LayerContext& ctx, float* y, const float* x, int64_t n,
+                         const Linear& w);
+
+// The rows [begin, end) of n tokens that this TP rank handles in token-parallel work (the
+// MoE): a balanced split over the TP group; all n at tp = 1.
+Range tp_token_share(const LayerContext& ctx, int64_t n);
+
+// data [n, width]: each TP rank filled the rows of its share; afterwards all ranks hold
+// all rows (all-gather-v over TP). No-op at tp = 1.
+void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_t width);
+
+}  // namespace gossamer::worker

@@ -1,0 +1,198 @@
+#include "worker/rank_executor.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "worker/lm_head.h"
+
+namespace gossamer::worker {
+
+RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const ExecutorOptions& options,
+                           comm::Communicator& world)
+    : options_(options), world_(world) {
+  auto checkpoint = model::Checkpoint::open(model_dir, options.layout);
+  mapping_ = std::make_unique<Mapping>(world.size(), world.rank(), options.parallel,
+                                       ModelDims::from_config(checkpoint->config()));
+  groups_ = comm::make_process_groups(world, mapping_->group_layout());
+  pool_ = std::make_unique<ThreadPool>(options.threads);
+  weights_ = load_weights(checkpoint, mapping_->weight_selection());
+
+  const auto& cfg = weights_.config;
+  KvCacheConfig kv;
+  kv.num_layers = static_cast<int>(weights_.layers.size());
+  kv.n_kv_heads = static_cast<int>(mapping_->kv_heads().size());
+  kv.head_dim = cfg.head_dim;
+  kv.block_size = options.block_size;
+  kv.num_blocks = options.num_blocks;
+  cache_ = std::make_unique<KvCache>(kv);
+
+  LayerContext ctx;
+  ctx.exec = kernels::Exec::cpu(pool_.get());
+  ctx.tp = groups_.tp.get();
+  ctx.ep = groups_.ep.get();
+  ctx.pp = groups_.pp.get();
+  ctx.dispatch = options.dispatch;
+  runner_ = std::make_unique<ModelRunner>(weights_, *cache_, ctx);
+  if (world.rank() == 0 && world.size() > 1) GLOG_INFO("{}", mapping_->table());
+  GLOG_DEBUG("rank {}: {}", world.rank(), mapping_->describe());
+}
+
+RankExecutor::~RankExecutor() = default;
+
+StepResult RankExecutor::run_step(StepPlan* plan, DumpSink* dump) {
+  broadcast_step_plan(world_, plan, 0);
+  if (plan->command != StepCommand::kRun) return {};
+  std::vector<SequenceResult> local;
+  execute(*plan, local, dump);
+  return gather_results(*plan, local);
+}
+
+namespace {
+
+kernels::SamplingParams to_kernel(const SamplingParams& p) {
+  kernels::SamplingParams k;
+  k.temperature = p.temperature;
+  k.top_k = p.top_k;
+  k.top_p = p.top_p;
+  k.seed = p.seed;
+  return k;
+}
+
+}  // namespace
+
+void RankExecutor::execute(const StepPlan& plan, std::vector<SequenceResult>& local, DumpSink* dump) {
+  const auto& cfg = weights_.config;
+  // This replica's sequences, in plan order.
+  std::vector<const SequencePlan*> mine;
+  for (const auto& s : plan.sequences) {
+    if (s.token_ids.empty()) GOSSAMER_THROW(kInvalidArgument, "sequence {} has no tokens", s.seq_id);
+    const int64_t needed = cache_->blocks_for(s.start_pos + static_cast<int64_t>(s.token_ids.size()));
+    if (static_cast<int64_t>(s.block_table.size()) < needed)
+      GOSSAMER_THROW(kInvalidArgument, "sequence {}: block table of {} blocks, {} needed", s.seq_id,
+                     s.block_table.size(), needed);
+    for (int32_t b : s.block_table)
+      if (b < 0 || b >= options_.num_blocks)
+        GOSSAMER_THROW(kInvalidArgument, "sequence {}: KV block {} out of range", s.seq_id, b);
+    if (mapping_->owns_sequence(s.seq_id)) mine.push_back(&s);
+  }
+
+  // Micro-batches: a fixed count derived from the plan alone (never from local state), so
+  // every rank — even one whose replica has no sequence — enters the same collectives.
+  const int pp = options_.parallel.pp;
+  const int micro = options_.micro_batches > 0 ? options_.micro_batches : pp;
+  const auto& ctx = runner_->context();
+  const bool last_stage = mapping_->is_last_stage();
+  const int64_t vocab = cfg.vocab_size;
+  for (int mb = 0; mb < micro; ++mb) {
+    const Range part = balanced_split(static_cast<int64_t>(mine.size()), micro, mb);
+    ForwardBatch batch;
+    for (int64_t i = part.begin; i < part.end; ++i) {
+      const auto* s = mine[static_cast<size_t>(i)];
+      batch.add(s->seq_id, s->token_ids.data(), static_cast<int32_t>(s->token_ids.size()),
+                static_cast<int32_t>(s->start_pos), s->block_table.data(), s->want_logits);
+    }
+    std::vector<float> logits;
+    if (!runner_->forward(batch, logits, dump)) continue;  // an earlier stage
+    (void)last_stage;
+
+    // Rows: one per sequence (its last token), or all of a sequence that wants logits.
+    std::vector<kernels::SamplingParams> params;
+    std::vector<uint64_t> steps;
+    std::vector<int64_t> last_row;  // per sequence: its last row in `logits`
+    int64_t row = 0;
+    for (const auto& c : batch.seqs) {
+      row += c.all_logits ? c.count : 1;
+      last_row.push_back(row - 1);
+    }
+    const int64_t m = row;
+    const Range slice = mapping_->vocab();
+    // Sample from each sequence's last row (the draw is keyed by the new token's position).
+    std::vector<float> last_logits(static_cast<size_t>(batch.seqs.size()) * static_cast<size_t>(slice.size()));
+    for (size_t i = 0; i < batch.seqs.size(); ++i) {
+      std::memcpy(last_logits.data() + i * static_cast<size_t>(slice.size()),
+                  logits.data() + last_row[i] * slice.size(), sizeof(float) * static_cast<size_t>(slice.size()));
+      const auto* s = mine[static_cast<size_t>(part.begin) + i];
+      params.push_back(to_kernel(s->sampling));
+      steps.push_back(static_cast<uint64_t>(s->start_pos + static_cast<int64_t>(s->token_ids.size())));
+    }
+    const auto tokens = sample_rows(ctx, last_logits.data(), static_cast<int64_t>(batch.seqs.size()),
+                                    slice, vocab, params, steps);
+    bool any_logits = false;
+    for (const auto& c : batch.seqs) any_logits |= c.all_logits;
+    std::vector<float> full;
+    if (any_logits) gather_full_logits(ctx, logits.data(), m, slice, vocab, full);
+    int64_t first = 0;
+    for (size_t i = 0; i < batch.seqs.size(); ++i) {
+      const auto& c = batch.seqs[i];
+      SequenceResult r;
+      r.seq_id = c.seq_id;
+      r.token = tokens[i];
+      const int64_t rows = c.all_logits ? c.count : 1;
+      if (c.all_logits)
+        r.logits.assign(full.begin() + first * vocab, full.begin() + (first + rows) * vocab);
+      first += rows;
+      local.push_back(std::move(r));
+    }
+  }
+  // Only one rank per replica reports: TP rank 0 of the last stage.
+  if (!(mapping_->is_last_stage() && mapping_->tp_rank() == 0)) local.clear();
+}
+
+namespace {
+
+// Results travel as [seq_id i64, token i32, n_logits i64, logits f32...] records.
+void append_bytes(std::vector<uint8_t>& out, const void* p, size_t n) {
+  const auto* b = static_cast<const uint8_t*>(p);
+  out.insert(out.end(), b, b + n);
+}
+
+}  // namespace
+
+StepResult RankExecutor::gather_results(const StepPlan& plan, const std::vector<SequenceResult>& local) {
+  std::vector<uint8_t> bytes;
+  for (const auto& r : local) {
+    const auto n = static_cast<int64_t>(r.logits.size());
+    append_bytes(bytes, &r.seq_id, 8);
+    append_bytes(bytes, &r.token, 4);
+    append_bytes(bytes, &n, 8);
+    append_bytes(bytes, r.logits.data(), sizeof(float) * static_cast<size_t>(n));
+  }
+  std::vector<uint8_t> all = bytes;
+  if (world_.size() > 1) {
+    int64_t mine = static_cast<int64_t>(bytes.size());
+    std::vector<int64_t> sizes(static_cast<size_t>(world_.size()));
+    world_.all_gather(&mine, 1, sizes.data(), DType::kI64, Device::kCPU);
+    std::vector<size_t> counts(sizes.begin(), sizes.end());
+    size_t total = 0;
+    for (size_t c : counts) total += c;
+    all.assign(total, 0);
+    world_.all_gatherv(bytes.data(), bytes.size(), all.data(), counts, {}, DType::kU8, Device::kCPU);
+  }
+  StepResult result;
+  if (world_.rank() != 0) return result;
+  std::vector<SequenceResult> got;
+  size_t at = 0;
+  while (at < all.size()) {
+    SequenceResult r;
+    int64_t n = 0;
+    std::memcpy(&r.seq_id, all.data() + at, 8);
+    std::memcpy(&r.token, all.data() + at + 8, 4);
+    std::memcpy(&n, all.data() + at + 12, 8);
+    at += 20;
+    r.logits.resize(static_cast<size_t>(n));
+    std::memcpy(r.logits.data(), all.data() + at, sizeof(float) * static_cast<size_t>(n));
+    at += sizeof(float) * static_cast<size_t>(n);
+    got.push_back(std::move(r));
+  }
+  for (const auto& s : plan.sequences) {
+    auto it = std::find_if(got.begin(), got.end(), [&](const auto& r) { return r.seq_id == s.seq_id; });
+    GOSSAMER_CHECK(it != got.end(), "no result for sequence {}", s.seq_id);
+    result.sequences.push_back(std::move(*it));
+    got.erase(it);
+  }
+  return result;
+}
+
+}  // namespace gossamer::worker

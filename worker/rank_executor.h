@@ -1,0 +1,77 @@
+#pragma once
+// The per-rank executor: every rank of a job holds one. Each step, world rank 0 passes a
+// StepPlan, every rank receives it (broadcast), runs its share — the sequences of its DP
+// replica, through its layers and heads and experts — and world rank 0 gets the results
+// (sampled tokens, and logits where asked). With one rank it is the same code path with
+// a local world: no collective is made.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "comm/communicator.h"
+#include "comm/process_groups.h"
+#include "model/checkpoint.h"
+#include "worker/dump.h"
+#include "worker/kv_cache.h"
+#include "worker/layer_context.h"
+#include "worker/mapping.h"
+#include "worker/model_runner.h"
+#include "worker/step_plan.h"
+#include "worker/weights.h"
+
+namespace gossamer::worker {
+
+struct ExecutorOptions {
+  model::CheckpointLayout layout = model::CheckpointLayout::kAuto;
+  ParallelConfig parallel;
+  MoeDispatch dispatch = MoeDispatch::kAllGather;
+  int threads = 0;        // CPU threads of this rank (0 = all hardware threads)
+  int block_size = 16;    // tokens per KV block
+  int num_blocks = 256;   // KV blocks per DP replica (every rank of a replica alike)
+  int micro_batches = 0;  // pipeline micro-batches per step (0 = pp)
+};
+
+struct SequenceResult {
+  int64_t seq_id = 0;
+  int32_t token = -1;          // sampled from the last row of the chunk
+  std::vector<float> logits;   // [n_tokens, vocab] when the plan asked for logits
+};
+
+struct StepResult {
+  std::vector<SequenceResult> sequences;  // world rank 0 only, in plan order
+};
+
+class RankExecutor {
+ public:
+  // Collective over `world`: loads this rank's shard, builds the process groups.
+  RankExecutor(const std::filesystem::path& model_dir, const ExecutorOptions& options,
+               comm::Communicator& world);
+  ~RankExecutor();
+
+  // Collective over world. On world rank 0 `plan` is the input; on the others it is
+  // overwritten with the broadcast plan (the caller looks at plan->command to stop).
+  // `dump` (may be null) collects this rank's named intermediates.
+  StepResult run_step(StepPlan* plan, DumpSink* dump = nullptr);
+
+  const Mapping& mapping() const { return *mapping_; }
+  const model::ModelConfig& config() const { return weights_.config; }
+  const ExecutorOptions& options() const { return options_; }
+  bool is_coordinator() const { return world_.rank() == 0; }
+
+ private:
+  // Runs this replica's sequences of the plan; fills results on result-holding ranks.
+  void execute(const StepPlan& plan, std::vector<SequenceResult>& local, DumpSink* dump);
+  StepResult gather_results(const StepPlan& plan, const std::vector<SequenceResult>& local);
+
+  ExecutorOptions options_;
+  comm::Communicator& world_;
+  std::unique_ptr<Mapping> mapping_;
+  comm::ProcessGroups groups_;
+  std::unique_ptr<ThreadPool> pool_;
+  ModelWeights weights_;
+  std::unique_ptr<KvCache> cache_;
+  std::unique_ptr<ModelRunner> runner_;
+};
+
+}  // namespace gossamer::worker
