@@ -28,6 +28,12 @@ struct Tokenizer::Impl {
       firsts[static_cast<unsigned char>(a.content[0])] = true;
       by_length.push_back(i);
     }
+    for (const auto& a : spec.added) (a.special ? any_special : any_plain) = true;
+    for (const auto& a : spec.added) {
+      const int c = static_cast<unsigned char>(a.content[0]);
+      only_first = (only_first == -1 || only_first == c) ? c : -2;
+    }
+    if (only_first < 0) only_first = -1;
     // Longest first, so the scan takes the longest added token at the leftmost position
     // (HF matches added tokens leftmost-longest).
     std::stable_sort(by_length.begin(), by_length.end(), [&](size_t x, size_t y) {
@@ -43,6 +49,8 @@ struct Tokenizer::Impl {
   std::vector<size_t> by_length;     // indices into spec.added, longest content first
   std::array<bool, 256> special_first{};
   std::array<bool, 256> plain_first{};
+  bool any_plain = false, any_special = false;
+  int only_first = -1;  // the one first byte every added token shares ('<' for gpt-oss), or -1
 
   void encode_ordinary(std::string_view text, std::vector<uint32_t>& out) const;
   const tok::AddedToken* added_at(std::string_view text, size_t pos, bool specials) const;
@@ -149,22 +157,29 @@ void Tokenizer::encode_append(std::string_view text, SpecialTokens specials, std
   tok::require_valid_utf8(text, "text to encode");
   const Impl& im = *impl_;
   const bool with_specials = specials == SpecialTokens::kRecognise;
-  bool any_first = false;
-  for (size_t c = 0; c < 256; ++c) any_first |= im.plain_first[c] || (with_specials && im.special_first[c]);
-  if (!any_first) {
+  if (!im.any_plain && !(with_specials && im.any_special)) {
     im.encode_ordinary(text, out);
     return;
   }
   // Added tokens split the text first; the pieces between them are encoded on their own,
   // exactly as HF does (so " <|channel|>" is " " then <|channel|>).
   size_t segment = 0;
-  for (size_t pos = 0; pos < text.size(); ++pos) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    if (im.only_first >= 0) {  // jump to the next candidate instead of testing every byte
+      const void* hit = std::memchr(text.data() + pos, im.only_first, text.size() - pos);
+      if (hit == nullptr) break;
+      pos = static_cast<size_t>(static_cast<const char*>(hit) - text.data());
+    }
     const tok::AddedToken* a = im.added_at(text, pos, with_specials);
-    if (a == nullptr) continue;
+    if (a == nullptr) {
+      ++pos;
+      continue;
+    }
     im.encode_ordinary(text.substr(segment, pos - segment), out);
     out.push_back(a->id);
-    pos += a->content.size() - 1;
-    segment = pos + 1;
+    pos += a->content.size();
+    segment = pos;
   }
   im.encode_ordinary(text.substr(segment), out);
 }

@@ -133,8 +133,7 @@ int run(int argc, char** argv) {
   }
   auto world = mpi.world(std::chrono::seconds(120));
   worker::EngineOptions options;
-  const auto settings = worker::parse_parallel_spec(parallel);
-  options.parallel = settings.sizes;
+  options.parallel = worker::parse_parallel(parallel);
   options.dispatch = worker::parse_moe_dispatch(dispatch);
   options.layout = layout == "original" ? model::CheckpointLayout::kOriginal : model::CheckpointLayout::kHF;
   options.threads = 1;
