@@ -107,4 +107,25 @@ int run_submit(const SubmitOptions& options, std::ostream& out, std::ostream& er
   }
 }
 
+std::vector<int32_t> parse_token_list(const std::string& text) {
+  std::vector<int32_t> tokens;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t comma = std::min(text.find(',', pos), text.size());
+    const std::string item = text.substr(pos, comma - pos);
+    size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+    }
+    while (used < item.size() && item[used] == ' ') ++used;
+    if (used != item.size() || v < 0 || v > INT32_MAX)
+      GOSSAMER_THROW(kInvalidArgument, "tokens: '{}' is not a token id (expected e.g. 1,2,3)", item);
+    tokens.push_back(static_cast<int32_t>(v));
+    pos = comma + 1;
+  }
+  return tokens;
+}
+
 }  // namespace gossamer::client

@@ -38,4 +38,7 @@ std::optional<std::string> build_submit(const SubmitOptions& o, protocol::Submit
 
 int run_submit(const SubmitOptions& options, std::ostream& out, std::ostream& err);
 
+// "1,2, 3" -> {1, 2, 3}, for a --tokens flag. Throws gossamer::Error(kInvalidArgument).
+std::vector<int32_t> parse_token_list(const std::string& text);
+
 }  // namespace gossamer::client

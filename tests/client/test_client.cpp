@@ -21,6 +21,19 @@ protocol::Submit prompt_request(std::string prompt, bool stream, int64_t max_tok
   return s;
 }
 
+// Exactly n messages (generous per-message timeout so a loaded CI box does not flake),
+// then nothing more for a short while.
+std::vector<protocol::ServerMessage> receive_n(Client& client, size_t n) {
+  std::vector<protocol::ServerMessage> got;
+  while (got.size() < n) {
+    auto m = client.poll(Millis(5000));
+    if (!m) break;
+    got.push_back(*m);
+  }
+  if (client.poll(Millis(100))) got.emplace_back(protocol::Accepted{"unexpected extra message", {}});
+  return got;
+}
+
 }  // namespace
 
 TEST(Client, StreamingDeltasConcatenateToTheNonStreamText) {
@@ -140,8 +153,7 @@ TEST(Client, DuplicateInFlightIdIsRefusedWithoutEndingTheOriginal) {
   s.id = "same";
   client.submit(s);
   client.submit(s);
-  std::vector<protocol::ServerMessage> got;
-  while (auto m = client.poll(Millis(300))) got.push_back(*m);
+  std::vector<protocol::ServerMessage> got = receive_n(client, 2);
   ASSERT_EQ(got.size(), 2u);  // accepted + duplicate_id error
   const auto& e = std::get<protocol::ErrorReply>(got[1]);
   EXPECT_EQ(e.code, protocol::ErrorCode::kDuplicateId);
@@ -158,8 +170,7 @@ TEST(Client, BadSubmitReusingALiveIdLeavesTheOriginalRunning) {
   s.id = "live";
   client.submit(s);
   client.send_raw(R"({"v":1,"type":"submit","id":"live","prompt":"x","params":{"top_k":-1}})");
-  std::vector<protocol::ServerMessage> got;
-  while (auto m = client.poll(Millis(300))) got.push_back(*m);
+  std::vector<protocol::ServerMessage> got = receive_n(client, 2);
   ASSERT_EQ(got.size(), 2u);
   const auto& e = std::get<protocol::ErrorReply>(got[1]);
   EXPECT_EQ(e.code, protocol::ErrorCode::kBadRequest);

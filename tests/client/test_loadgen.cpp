@@ -86,7 +86,7 @@ TEST(Loadgen, DetectsLostAndDuplicatedTerminalReplies) {
   fo.duplicate_terminal_every = 7;  // 60/7 = 8 get two terminals; 70 would overlap, not here
   test::FixtureServer server(fo);
   LoadgenOptions o = options_for(server, 60, 8);
-  o.request_timeout = Millis(300);
+  o.request_timeout = Millis(1000);  // long enough that no served request looks lost
   LoadgenReport r = run_loadgen(o);
   EXPECT_EQ(r.accounting.sent, 60);
   EXPECT_EQ(r.accounting.lost, 6);

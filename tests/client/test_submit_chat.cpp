@@ -5,6 +5,7 @@
 
 #include "client/chat.h"
 #include "client/submit.h"
+#include "core/error.h"
 #include "fixture_server.h"
 
 using namespace gossamer;
@@ -118,4 +119,13 @@ TEST(Chat, ConversationHistoryShape) {
   EXPECT_EQ(c.messages().size(), 1u);
   c.drop_last();  // never drops the system message
   EXPECT_EQ(c.messages().size(), 1u);
+}
+
+TEST(RunSubmit, TokenListFlag) {
+  EXPECT_EQ(parse_token_list("1,2, 3"), (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(parse_token_list("0"), (std::vector<int32_t>{0}));
+  EXPECT_THROW(parse_token_list("1,,2"), Error);
+  EXPECT_THROW(parse_token_list("-1"), Error);
+  EXPECT_THROW(parse_token_list("a"), Error);
+  EXPECT_THROW(parse_token_list(""), Error);
 }
