@@ -37,10 +37,11 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--json-out", opt->json_out, "JSON file (default bench/results/bench-<label>.json)");
   cmd->add_option("--label", opt->label, "Name of this run in the table and JSON");
   cmd->callback([=] {
-    auto options = model->engine_options();
+    const auto config = model->resolve();
+    auto options = model->engine_options(config);
     options.max_context = std::max(options.max_context, opt->prompt_tokens + opt->decode_tokens + 1);
     Timer load_timer;
-    worker::Engine engine(model->model_dir, options);
+    worker::Engine engine(config.model.path, options);
     const double load_s = load_timer.seconds();
     const auto& cfg = engine.config();
     std::vector<int32_t> prompt(static_cast<size_t>(opt->prompt_tokens));
@@ -58,16 +59,16 @@ void add_bench_command(CLI::App& app) {
       best_decode = std::max(best_decode, decode_tps);
     }
     const double peak_gib = peak_rss_bytes() / 1073741824.0;
-    std::string label = opt->label.empty() ? std::filesystem::path(model->model_dir).filename().string()
+    std::string label = opt->label.empty() ? std::filesystem::path(config.model.path).filename().string()
                                            : opt->label;
     std::printf("| model | layers | hidden | threads | prompt | decode | load s | prefill tok/s | decode tok/s | peak RSS GiB |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
     std::printf("| %s | %d | %d | %d | %d | %d | %.2f | %.1f | %.2f | %.2f |\n", label.c_str(),
-                cfg.num_hidden_layers, cfg.hidden_size, model->threads, opt->prompt_tokens,
+                cfg.num_hidden_layers, cfg.hidden_size, config.runtime.threads, opt->prompt_tokens,
                 opt->decode_tokens, load_s, best_prefill, best_decode, peak_gib);
-    nlohmann::json j = {{"label", label},           {"model_dir", model->model_dir},
+    nlohmann::json j = {{"label", label},           {"model_dir", config.model.path},
                         {"layers", cfg.num_hidden_layers}, {"hidden", cfg.hidden_size},
-                        {"threads", model->threads}, {"prompt_tokens", opt->prompt_tokens},
+                        {"threads", config.runtime.threads}, {"prompt_tokens", opt->prompt_tokens},
                         {"decode_tokens", opt->decode_tokens}, {"load_seconds", load_s},
                         {"prefill_tokens_per_s", best_prefill}, {"decode_tokens_per_s", best_decode},
                         {"peak_rss_bytes", peak_rss_bytes()}};

@@ -27,11 +27,15 @@ std::vector<int32_t> parse_ids(const std::string& text) {
 }
 
 void ModelOptions::add_to(CLI::App* cmd) {
-  cmd->add_option("--model", model_dir, "Model directory (HF layout, or original/)")->required();
+  cmd->add_option("--config", config_file, "YAML config (model, parallel, runtime sections)");
+  cmd->add_option("--model", model_dir, "Model directory (HF layout, or original/); overrides the config");
   cmd->add_option("--layout", layout, "Checkpoint layout: auto, hf or original")
-      ->check(CLI::IsMember({"auto", "hf", "original"}))
-      ->capture_default_str();
-  cmd->add_option("--threads", threads, "CPU threads (0 = all)")->capture_default_str();
+      ->check(CLI::IsMember({"auto", "hf", "original"}));
+  cmd->add_option("--parallel", parallel,
+                  "Parallel layout over the mpirun ranks, e.g. tp=2,ep=2 (tp, dp, ep, pp)");
+  cmd->add_option("--moe-dispatch", dispatch, "Expert dispatch: allgather or alltoall")
+      ->check(CLI::IsMember({"allgather", "alltoall"}));
+  cmd->add_option("--threads", threads, "CPU threads per rank (0 = all)");
   cmd->add_option("--max-context", max_context, "Tokens the KV cache holds per sequence")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -40,12 +44,28 @@ void ModelOptions::add_to(CLI::App* cmd) {
       ->capture_default_str();
 }
 
-worker::EngineOptions ModelOptions::engine_options() const {
+worker::RuntimeConfig ModelOptions::resolve() const {
+  worker::RuntimeConfig c;
+  if (!config_file.empty()) c = worker::RuntimeConfig::load_file(config_file);
+  if (!model_dir.empty()) c.model.path = model_dir;
+  if (!layout.empty()) c.model.layout = layout;
+  if (!parallel.empty()) c.apply_parallel_spec(parallel);
+  if (!dispatch.empty()) c.parallel.moe_dispatch = dispatch;
+  if (threads >= 0) c.runtime.threads = threads;
+  if (c.model.path.empty())
+    GOSSAMER_THROW(kInvalidArgument, "no model: give --model DIR or a --config with model.path");
+  return c;
+}
+
+worker::EngineOptions ModelOptions::engine_options(const worker::RuntimeConfig& c) const {
   worker::EngineOptions o;
-  o.layout = layout == "hf"         ? model::CheckpointLayout::kHF
-             : layout == "original" ? model::CheckpointLayout::kOriginal
-                                    : model::CheckpointLayout::kAuto;
-  o.threads = threads;
+  o.layout = c.model.layout == "hf"         ? model::CheckpointLayout::kHF
+             : c.model.layout == "original" ? model::CheckpointLayout::kOriginal
+                                            : model::CheckpointLayout::kAuto;
+  o.parallel = c.parallel.sizes;
+  o.dispatch = worker::parse_moe_dispatch(c.parallel.moe_dispatch);
+  o.threads = c.runtime.threads;
+  o.block_size = c.runtime.kv_block_size;
   o.max_context = max_context;
   o.prefill_chunk = prefill_chunk;
   return o;

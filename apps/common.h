@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "worker/engine.h"
+#include "worker/runtime_config.h"
 
 namespace gossamer::apps {
 
@@ -14,14 +15,20 @@ namespace gossamer::apps {
 std::vector<int32_t> parse_ids(const std::string& text);
 
 struct ModelOptions {
+  std::string config_file;  // --config: YAML (worker/runtime_config.h)
   std::string model_dir;
-  std::string layout = "auto";  // auto | hf | original
-  int threads = 0;
+  std::string layout;       // auto | hf | original (default: the config's, else auto)
+  std::string parallel;     // --parallel tp=2,ep=2,... on top of the config
+  std::string dispatch;     // --moe-dispatch allgather | alltoall
+  int threads = -1;
   int max_context = 4096;
   int prefill_chunk = 0;
-  // Registers --model, --layout, --threads, --max-context, --prefill-chunk.
+  // Registers --config, --model, --layout, --parallel, --moe-dispatch, --threads,
+  // --max-context, --prefill-chunk.
   void add_to(CLI::App* cmd);
-  worker::EngineOptions engine_options() const;
+  // The config file (if any) with the command line on top; checks a model is named.
+  worker::RuntimeConfig resolve() const;
+  worker::EngineOptions engine_options(const worker::RuntimeConfig& config) const;
 };
 
 struct DumpOptions {

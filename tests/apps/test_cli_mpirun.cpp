@@ -1,0 +1,78 @@
+// `generate` and `eval-logits` unchanged under mpirun with --parallel: rank 0 prints or
+// writes what one rank would (the golden continuation / logits).
+#ifdef GOSSAMER_MPIEXEC
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+#include "core/npy.h"
+
+namespace gossamer {
+namespace {
+
+using testing::temp_dir;
+
+testing::CliResult mpirun(int np, const std::string& args) {
+  // Root and 2 cores: the launcher needs to be told both are fine.
+  std::string cmd = "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " +
+                    std::string(GOSSAMER_MPIEXEC) + " --oversubscribe --bind-to none -np " +
+                    std::to_string(np) + " " + GOSSAMER_BINARY + " --log-level warn " + args + " 2>&1";
+  testing::CliResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+nlohmann::json sequence(int i) {
+  std::ifstream f(std::string(GOSSAMER_TEST_DATA) + "/tiny/golden/manifest.json");
+  return nlohmann::json::parse(f)["sequences"][static_cast<size_t>(i)];
+}
+
+std::string join(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
+  return s;
+}
+
+const std::string kModel = std::string(GOSSAMER_TEST_DATA) + "/tiny/model";
+
+TEST(CliMpirun, GenerateWithTensorAndExpertParallelMatchesGolden) {
+  const auto s = sequence(3);
+  auto r = mpirun(2, "generate --model " + kModel + " --parallel tp=2,ep=2 --moe-dispatch alltoall --tokens " +
+                         join(s["prompt"].get<std::vector<int32_t>>()) + " --max-tokens 16");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(join(s["greedy"].get<std::vector<int32_t>>())), std::string::npos) << r.output;
+}
+
+TEST(CliMpirun, EvalLogitsWithPipelineStagesMatchesGolden) {
+  const auto s = sequence(4);
+  const auto tokens = s["tokens"].get<std::vector<int32_t>>();
+  const std::string out = temp_dir("mpi-eval") + "/l.npy";
+  auto r = mpirun(2, "eval-logits --model " + kModel + " --parallel pp=2 --tokens " + join(tokens) + " --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto npy = read_npy_f32(out);
+  ASSERT_EQ(npy.shape[0], static_cast<int64_t>(tokens.size()));
+  std::ifstream g(std::string(GOSSAMER_TEST_DATA) + "/tiny/golden/" + s["files"]["ref_fp32"].get<std::string>(),
+                  std::ios::binary);
+  std::vector<float> golden(npy.data.size());
+  g.read(reinterpret_cast<char*>(golden.data()), static_cast<std::streamsize>(golden.size() * 4));
+  double worst = 0;
+  for (size_t i = 0; i < golden.size(); ++i) worst = std::max(worst, double(std::abs(golden[i] - npy.data[i])));
+  EXPECT_LE(worst, 1e-3);
+}
+
+TEST(CliMpirun, LayoutThatDoesNotFitTheWorldIsAClearError) {
+  auto r = mpirun(2, "generate --model " + kModel + " --parallel tp=3 --tokens 1,2");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("the world has 2"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace gossamer
+#endif
