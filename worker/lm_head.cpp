@@ -11,8 +11,8 @@
 
 namespace gossamer::worker {
 
-void gather_full_logits(const LayerContext& ctx, const float* local, int64_t m, Range slice,
-                        int64_t vocab, std::vector<float>& full) {
+void gather_full_logits(const LayerContext& ctx, const float* local, int64_t m, int64_t vocab,
+                        std::vector<float>& full) {
   full.resize(static_cast<size_t>(m * vocab));
   if (!ctx.tp_split()) {
     std::memcpy(full.data(), local, sizeof(float) * static_cast<size_t>(m * vocab));
@@ -26,7 +26,6 @@ void gather_full_logits(const LayerContext& ctx, const float* local, int64_t m, 
     slices[static_cast<size_t>(r)] = balanced_split(vocab, size, r);
     counts[static_cast<size_t>(r)] = static_cast<size_t>(m * slices[static_cast<size_t>(r)].size());
   }
-  (void)slice;
   std::vector<float> blocks(static_cast<size_t>(m * vocab));
   ctx.tp->all_gatherv(local, static_cast<size_t>(m * ctx.tp_slice_size(vocab)), blocks.data(), counts,
                       {}, DType::kF32, ctx.exec.device);
@@ -79,7 +78,7 @@ std::vector<int32_t> sample_rows(const LayerContext& ctx, const float* local, in
     c = std::max(c, p.top_k > 0 ? p.top_k : 1);
   }
   std::vector<float> full;
-  if (any_full) gather_full_logits(ctx, local, m, slice, vocab, full);
+  if (any_full) gather_full_logits(ctx, local, m, vocab, full);
 
   const int size = ctx.tp->size();
   std::vector<float> my_values(static_cast<size_t>(m * c)), all_values(static_cast<size_t>(size * m * c));

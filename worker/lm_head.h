@@ -12,10 +12,10 @@
 
 namespace gossamer::worker {
 
-// full [m, vocab] on every TP rank from local [m, slice.size()] slices (rank order = vocab
-// order). At tp = 1 a copy.
-void gather_full_logits(const LayerContext& ctx, const float* local, int64_t m, Range slice,
-                        int64_t vocab, std::vector<float>& full);
+// full [m, vocab] on every TP rank from each rank's local [m, its slice] (the balanced
+// split of the vocab over TP, rank order = vocab order). At tp = 1 a copy.
+void gather_full_logits(const LayerContext& ctx, const float* local, int64_t m, int64_t vocab,
+                        std::vector<float>& full);
 
 // One token per row. params[i] / steps[i] belong to row i (step = the draw's counter, the
 // absolute position of the new token). Every TP rank returns the same tokens.

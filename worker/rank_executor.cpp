@@ -83,7 +83,6 @@ void RankExecutor::execute(const StepPlan& plan, std::vector<SequenceResult>& lo
   const int pp = options_.parallel.pp;
   const int micro = options_.micro_batches > 0 ? options_.micro_batches : pp;
   const auto& ctx = runner_->context();
-  const bool last_stage = mapping_->is_last_stage();
   const int64_t vocab = cfg.vocab_size;
   for (int mb = 0; mb < micro; ++mb) {
     const Range part = balanced_split(static_cast<int64_t>(mine.size()), micro, mb);
@@ -95,7 +94,6 @@ void RankExecutor::execute(const StepPlan& plan, std::vector<SequenceResult>& lo
     }
     std::vector<float> logits;
     if (!runner_->forward(batch, logits, dump)) continue;  // an earlier stage
-    (void)last_stage;
 
     // Rows: one per sequence (its last token), or all of a sequence that wants logits.
     std::vector<kernels::SamplingParams> params;
@@ -122,7 +120,7 @@ void RankExecutor::execute(const StepPlan& plan, std::vector<SequenceResult>& lo
     bool any_logits = false;
     for (const auto& c : batch.seqs) any_logits |= c.all_logits;
     std::vector<float> full;
-    if (any_logits) gather_full_logits(ctx, logits.data(), m, slice, vocab, full);
+    if (any_logits) gather_full_logits(ctx, logits.data(), m, vocab, full);
     int64_t first = 0;
     for (size_t i = 0; i < batch.seqs.size(); ++i) {
       const auto& c = batch.seqs[i];

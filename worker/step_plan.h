@@ -48,7 +48,7 @@ struct SequencePlan {
   std::vector<int32_t> block_table;   // [n_blocks]: KV block ids covering positions
                                       // [0, start_pos + n_tokens), kv_block_size each
   SamplingParams sampling;
-  bool want_logits = false;           // return the last position's logits (eval-logits)
+  bool want_logits = false;           // return the logits of every token of the chunk (eval-logits)
   bool is_prefill = false;            // a prompt chunk (sample only when it is the last)
   friend bool operator==(const SequencePlan&, const SequencePlan&) = default;
 };
