@@ -115,6 +115,7 @@ struct PhaseResult {
   int64_t tokens_per_step = 0;
   double step_s = 0, comm_s = 0, compute_s = 0, comm_share = 0, tokens_per_s = 0;
   double comm_mb_max = 0;  // MB handed to the transport per step, max over ranks
+  double calls_max = 0;    // Communicator calls per step, max over ranks
 };
 
 // Per step i of `steps` (indices into every rank's timings): rank 0's wall step time from
@@ -124,13 +125,15 @@ PhaseResult summarize(const std::string& phase, const std::vector<double>& wall,
                       size_t count) {
   PhaseResult r;
   r.phase = phase;
-  std::vector<double> steps, comms, computes, mbs;
+  std::vector<double> steps, comms, computes, mbs, calls;
   for (size_t i = first; i < first + count; ++i) {
-    double comm = 0, mb = 0;
+    double comm = 0, mb = 0, n = 0;
     for (const auto& t : per_rank) {
       comm = std::max(comm, t[i].comm_seconds);
       mb = std::max(mb, t[i].comm_bytes / 1e6);
+      n = std::max(n, static_cast<double>(t[i].comm_calls));
     }
+    calls.push_back(n);
     steps.push_back(wall[i]);
     comms.push_back(comm);
     computes.push_back(std::max(0.0, wall[i] - comm));
@@ -141,6 +144,7 @@ PhaseResult summarize(const std::string& phase, const std::vector<double>& wall,
   r.comm_s = median(comms);
   r.compute_s = median(computes);
   r.comm_mb_max = median(mbs);
+  r.calls_max = median(calls);
   r.comm_share = r.step_s > 0 ? r.comm_s / r.step_s : 0;
   r.tokens_per_s = r.step_s > 0 ? r.tokens_per_step / r.step_s : 0;
   return r;
@@ -231,19 +235,19 @@ nlohmann::json run_layout(const Args& a, comm::Communicator& world, const std::s
     j[p->phase] = {{"tokens_per_step", p->tokens_per_step}, {"step_ms", p->step_s * 1e3},
                    {"comm_ms", p->comm_s * 1e3},           {"compute_ms", p->compute_s * 1e3},
                    {"comm_share", p->comm_share},          {"tokens_per_s", p->tokens_per_s},
-                   {"comm_mb_per_step_max_rank", p->comm_mb_max}};
+                   {"comm_mb_per_step_max_rank", p->comm_mb_max}, {"comm_calls_per_step_max_rank", p->calls_max}};
   return j;
 }
 
 void print_row(const nlohmann::json& j) {
   for (const char* phase : {"prefill", "decode"}) {
     const auto& p = j[phase];
-    std::printf("| %-14s | %d | %-9s | %-7s | %5d | %9.1f | %8.1f | %9.1f | %5.1f%% | %8.1f | %7.2f |\n",
+    std::printf("| %-14s | %d | %-9s | %-7s | %5d | %9.1f | %8.1f | %9.1f | %5.1f%% | %8.1f | %7.2f | %5.0f |\n",
                 j["layout"].get<std::string>().c_str(), j["np"].get<int>(),
                 j["dispatch"].get<std::string>().c_str(), phase, p["tokens_per_step"].get<int>(),
                 p["step_ms"].get<double>(), p["comm_ms"].get<double>(), p["compute_ms"].get<double>(),
                 100 * p["comm_share"].get<double>(), p["tokens_per_s"].get<double>(),
-                p["comm_mb_per_step_max_rank"].get<double>());
+                p["comm_mb_per_step_max_rank"].get<double>(), p["comm_calls_per_step_max_rank"].get<double>());
   }
   std::fflush(stdout);
 }
@@ -258,8 +262,8 @@ int run(int argc, char** argv) {
     std::printf("model %s (%s), %d ranks, prefill %d x %d tokens, decode %d seqs (context %d, %d steps)\n",
                 a.label.c_str(), a.model.c_str(), world->size(), a.prefill_seqs, a.prefill_tokens,
                 a.decode_seqs, a.decode_context, a.decode_steps);
-    std::printf("| layout | np | dispatch | phase | tok/step | step ms | comm ms | compute ms | comm %% | tok/s | comm MB/step |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| layout | np | dispatch | phase | tok/step | step ms | comm ms | compute ms | comm %% | tok/s | comm MB/step | calls/step |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   }
   for (const auto& spec : a.layouts) {
     const auto parallel = worker::parse_parallel(spec);

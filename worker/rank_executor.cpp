@@ -59,6 +59,7 @@ StepResult RankExecutor::run_step(StepPlan* plan, DumpSink* dump) {
   }
   const double comm0 = comm_stats_->total_seconds();
   const uint64_t bytes0 = comm_stats_->total_bytes();
+  const uint64_t calls0 = comm_stats_->total_calls();
   Timer timer;
   execute(*plan, local, dump);
   auto result = gather_results(*plan, local);
@@ -66,6 +67,7 @@ StepResult RankExecutor::run_step(StepPlan* plan, DumpSink* dump) {
   t.seconds = timer.seconds();
   t.comm_seconds = comm_stats_->total_seconds() - comm0;
   t.comm_bytes = comm_stats_->total_bytes() - bytes0;
+  t.comm_calls = comm_stats_->total_calls() - calls0;
   for (const auto& s : plan->sequences) t.tokens += static_cast<int64_t>(s.token_ids.size());
   t.sequences = static_cast<int64_t>(plan->sequences.size());
   step_timings_.push_back(t);

@@ -44,6 +44,7 @@ struct StepTiming {
   double seconds = 0;       // wall time of the window
   double comm_seconds = 0;  // of which inside Communicator calls (waiting for peers included)
   uint64_t comm_bytes = 0;  // bytes handed to the transport in the window
+  uint64_t comm_calls = 0;  // Communicator calls in the window (latency-bound steps: calls matter)
   int64_t tokens = 0;       // tokens of the whole plan (all replicas)
   int64_t sequences = 0;    // sequences of the whole plan
 };
