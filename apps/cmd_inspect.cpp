@@ -13,6 +13,9 @@
 #include "core/progress.h"
 #include "model/checkpoint.h"
 #include "model/tensor_names.h"
+#include "worker/mapping.h"
+#include "worker/runtime_config.h"
+#include "worker/shard_bytes.h"
 #include "worker/weights.h"
 
 namespace gossamer::apps {
@@ -25,8 +28,7 @@ struct InspectArgs {
   std::string layout = "auto";
   bool json = false;
   bool no_check = false;
-  // A `--parallel tp=2,ep=4` option belongs here later: it would build each rank's
-  // WeightSelection and add per-rank weight bytes to the report (see memory_of).
+  std::string parallel;  // "tp=2,ep=4": add the bytes each rank of that layout maps
 };
 
 struct KvEstimate {
@@ -95,6 +97,56 @@ ordered_json build_report(const model::Checkpoint& ck, bool checked) {
   return r;
 }
 
+std::string range_text(int64_t begin, int64_t end) {
+  return end - begin == 1 ? fmt::format("{}", begin) : fmt::format("{}-{}", begin, end - 1);
+}
+
+// Per-rank mapped bytes of a layout (worker::shard_bytes: from the tensor headers and the
+// Mapping, no tensor data read). Throws kInvalidArgument when the layout does not fit.
+ordered_json parallel_report(const model::Checkpoint& ck, const std::string& spec) {
+  const auto p = worker::parse_parallel(spec);
+  const auto dims = worker::ModelDims::from_config(ck.config());
+  worker::Mapping::validate(p.world_size(), p, dims);
+  ordered_json ranks = ordered_json::array();
+  uint64_t sum = 0, max_rank = 0;
+  for (int r = 0; r < p.world_size(); ++r) {
+    const worker::Mapping m(p.world_size(), r, p, dims);
+    const auto b = worker::shard_bytes(ck, m);
+    sum += b.total();
+    max_rank = std::max(max_rank, b.total());
+    ranks.push_back({{"rank", r}, {"tp", m.tp_rank()}, {"dp", m.dp_rank()}, {"pp", m.pp_rank()},
+                     {"ep", m.ep_rank()}, {"layers", range_text(m.layers().begin, m.layers().end)},
+                     {"q_heads", range_text(m.q_heads().begin, m.q_heads().end)},
+                     {"experts", range_text(m.experts().begin, m.experts().end)},
+                     {"vocab", m.holds_lm_head() ? range_text(m.vocab().begin, m.vocab().end) : "-"},
+                     {"embedding_bytes", b.embedding}, {"attention_bytes", b.attention},
+                     {"expert_bytes", b.experts}, {"shared_bytes", b.shared},
+                     {"lm_head_bytes", b.lm_head}, {"total_bytes", b.total()}});
+  }
+  return {{"layout", p.to_string()}, {"world_size", p.world_size()}, {"ranks", ranks},
+          {"sum_over_ranks_bytes", sum}, {"max_rank_bytes", max_rank}};
+}
+
+void print_parallel(const ordered_json& par) {
+  std::printf("\nbytes per rank, layout %s (%d ranks; mapped checkpoint bytes, no KV cache)\n",
+              par["layout"].get<std::string>().c_str(), par["world_size"].get<int>());
+  std::printf("%4s  %-11s  %-7s  %-7s  %-7s  %-13s  %10s  %10s  %10s  %10s  %10s  %10s\n", "rank",
+              "tp/dp/pp/ep", "layers", "q heads", "experts", "vocab", "embedding", "attention", "experts",
+              "shared", "lm_head", "total");
+  auto h = [](const ordered_json& v) { return Progress::human_bytes(v.get<double>()); };
+  for (const auto& x : par["ranks"]) {
+    const std::string coords = fmt::format("{}/{}/{}/{}", x["tp"].get<int>(), x["dp"].get<int>(),
+                                           x["pp"].get<int>(), x["ep"].get<int>());
+    std::printf("%4d  %-11s  %-7s  %-7s  %-7s  %-13s  %10s  %10s  %10s  %10s  %10s  %10s\n", x["rank"].get<int>(),
+                coords.c_str(), x["layers"].get<std::string>().c_str(), x["q_heads"].get<std::string>().c_str(),
+                x["experts"].get<std::string>().c_str(), x["vocab"].get<std::string>().c_str(),
+                h(x["embedding_bytes"]).c_str(), h(x["attention_bytes"]).c_str(), h(x["expert_bytes"]).c_str(),
+                h(x["shared_bytes"]).c_str(), h(x["lm_head_bytes"]).c_str(), h(x["total_bytes"]).c_str());
+  }
+  std::printf("  largest rank %s; all ranks together %s (replicated parts counted per rank)\n",
+              h(par["max_rank_bytes"]).c_str(), h(par["sum_over_ranks_bytes"]).c_str());
+}
+
 void print_text(const model::Checkpoint& ck, const ordered_json& r) {
   const auto& c = ck.config();
   int sliding = 0;
@@ -142,6 +194,7 @@ void print_text(const model::Checkpoint& ck, const ordered_json& r) {
               Progress::human_bytes(m["kv_cache_per_1k_tokens_bf16_bytes"].get<double>()).c_str());
   std::printf("\ncheck   %s\n", r["check"] == "ok" ? "every tensor's dtype and shape match the config"
                                                     : "skipped (--no-check)");
+  if (r.contains("parallel")) print_parallel(r["parallel"]);
 }
 
 void run_inspect(const InspectArgs& a) {
@@ -154,6 +207,7 @@ void run_inspect(const InspectArgs& a) {
     worker::load_weights(ck, {}, opts);
   }
   ordered_json r = build_report(*ck, !a.no_check);
+  if (!a.parallel.empty()) r["parallel"] = parallel_report(*ck, a.parallel);
   if (a.json) std::printf("%s\n", r.dump(2).c_str());
   else print_text(*ck, r);
 }
@@ -169,6 +223,8 @@ void add_inspect_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "print the report as JSON");
   cmd->add_flag("--no-check", args->no_check, "skip checking tensors against the config");
+  cmd->add_option("--parallel", args->parallel,
+                  "layout, e.g. tp=2,ep=4[,dp=..,pp=..]: show the checkpoint bytes each rank maps");
   cmd->callback([args] { run_inspect(*args); });
 }
 

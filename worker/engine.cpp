@@ -18,6 +18,7 @@ ExecutorOptions executor_options(const EngineOptions& o) {
   e.dispatch = o.dispatch;
   e.threads = o.threads;
   e.block_size = o.block_size;
+  e.time_comm = o.time_comm;
   e.num_blocks = (o.max_context + o.block_size - 1) / o.block_size * o.max_sequences;
   return e;
 }

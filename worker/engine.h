@@ -27,6 +27,7 @@ struct EngineOptions {
   int max_sequences = 8;    // sequences alive at once (per DP replica)
   int block_size = 16;      // tokens per KV block
   int prefill_chunk = 0;    // tokens per prefill step; 0 = the whole prompt at once
+  bool time_comm = false;   // ExecutorOptions::time_comm (benchmarks)
 };
 
 struct GenerateOptions {
@@ -52,6 +53,9 @@ class Engine {
   const model::ModelConfig& config() const { return executor_->config(); }
   const Mapping& mapping() const { return executor_->mapping(); }
   bool is_coordinator() const { return executor_->is_coordinator(); }
+  // This rank's executor (step timings with EngineOptions::time_comm).
+  const RankExecutor& executor() const { return *executor_; }
+  RankExecutor& executor() { return *executor_; }
 
   // Ranks other than 0: execute steps until rank 0 calls shutdown().
   void follow();

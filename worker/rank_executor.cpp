@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/timer.h"
 #include "worker/lm_head.h"
 
 namespace gossamer::worker {
@@ -15,7 +16,14 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   auto checkpoint = model::Checkpoint::open(model_dir, options.layout);
   mapping_ = std::make_unique<Mapping>(world.size(), world.rank(), options.parallel,
                                        ModelDims::from_config(checkpoint->config()));
-  groups_ = comm::make_process_groups(world, mapping_->group_layout());
+  results_world_ = &world;
+  if (options.time_comm) {
+    comm_stats_ = std::make_shared<comm::CommStats>();
+    timed_world_ = std::make_unique<comm::TimedCommunicator>(world, comm_stats_);
+    results_world_ = timed_world_.get();
+  }
+  // Groups split from the timed world come back timed, sharing comm_stats_.
+  groups_ = comm::make_process_groups(*results_world_, mapping_->group_layout());
   pool_ = std::make_unique<ThreadPool>(options.threads);
   weights_ = load_weights(checkpoint, mapping_->weight_selection());
 
@@ -45,8 +53,25 @@ StepResult RankExecutor::run_step(StepPlan* plan, DumpSink* dump) {
   broadcast_step_plan(world_, plan, 0);
   if (plan->command != StepCommand::kRun) return {};
   std::vector<SequenceResult> local;
+  if (!comm_stats_) {
+    execute(*plan, local, dump);
+    return gather_results(*plan, local);
+  }
+  const double comm0 = comm_stats_->total_seconds();
+  const uint64_t bytes0 = comm_stats_->total_bytes();
+  const uint64_t calls0 = comm_stats_->total_calls();
+  Timer timer;
   execute(*plan, local, dump);
-  return gather_results(*plan, local);
+  auto result = gather_results(*plan, local);
+  StepTiming t;
+  t.seconds = timer.seconds();
+  t.comm_seconds = comm_stats_->total_seconds() - comm0;
+  t.comm_bytes = comm_stats_->total_bytes() - bytes0;
+  t.comm_calls = comm_stats_->total_calls() - calls0;
+  for (const auto& s : plan->sequences) t.tokens += static_cast<int64_t>(s.token_ids.size());
+  t.sequences = static_cast<int64_t>(plan->sequences.size());
+  step_timings_.push_back(t);
+  return result;
 }
 
 namespace {
@@ -158,18 +183,18 @@ StepResult RankExecutor::gather_results(const StepPlan& plan, const std::vector<
     append_bytes(bytes, r.logits.data(), sizeof(float) * static_cast<size_t>(n));
   }
   std::vector<uint8_t> all = bytes;
-  if (world_.size() > 1) {
+  if (results_world_->size() > 1) {
     int64_t mine = static_cast<int64_t>(bytes.size());
-    std::vector<int64_t> sizes(static_cast<size_t>(world_.size()));
-    world_.all_gather(&mine, 1, sizes.data(), DType::kI64, Device::kCPU);
+    std::vector<int64_t> sizes(static_cast<size_t>(results_world_->size()));
+    results_world_->all_gather(&mine, 1, sizes.data(), DType::kI64, Device::kCPU);
     std::vector<size_t> counts(sizes.begin(), sizes.end());
     size_t total = 0;
     for (size_t c : counts) total += c;
     all.assign(total, 0);
-    world_.all_gatherv(bytes.data(), bytes.size(), all.data(), counts, {}, DType::kU8, Device::kCPU);
+    results_world_->all_gatherv(bytes.data(), bytes.size(), all.data(), counts, {}, DType::kU8, Device::kCPU);
   }
   StepResult result;
-  if (world_.rank() != 0) return result;
+  if (results_world_->rank() != 0) return result;
   std::vector<SequenceResult> got;
   size_t at = 0;
   while (at < all.size()) {

@@ -11,6 +11,7 @@
 
 #include "comm/communicator.h"
 #include "comm/process_groups.h"
+#include "comm/timed_communicator.h"
 #include "model/checkpoint.h"
 #include "worker/dump.h"
 #include "worker/kv_cache.h"
@@ -30,6 +31,22 @@ struct ExecutorOptions {
   int block_size = 16;    // tokens per KV block
   int num_blocks = 256;   // KV blocks per DP replica (every rank of a replica alike)
   int micro_batches = 0;  // pipeline micro-batches per step (0 = pp)
+  // Wrap the process groups (and the results gather) in comm::TimedCommunicator and keep
+  // one StepTiming per step: the scaling benchmark's compute/communication split. Off by
+  // default, so the serving path makes no clock calls.
+  bool time_comm = false;
+};
+
+// One executed step on this rank, when ExecutorOptions::time_comm is set. The window starts
+// after the StepPlan broadcast (on ranks other than 0 that broadcast is mostly idle waiting
+// for the next step) and ends after the results gather.
+struct StepTiming {
+  double seconds = 0;       // wall time of the window
+  double comm_seconds = 0;  // of which inside Communicator calls (waiting for peers included)
+  uint64_t comm_bytes = 0;  // bytes handed to the transport in the window
+  uint64_t comm_calls = 0;  // Communicator calls in the window (latency-bound steps: calls matter)
+  int64_t tokens = 0;       // tokens of the whole plan (all replicas)
+  int64_t sequences = 0;    // sequences of the whole plan
 };
 
 struct SequenceResult {
@@ -59,6 +76,12 @@ class RankExecutor {
   const ExecutorOptions& options() const { return options_; }
   bool is_coordinator() const { return world_.rank() == 0; }
 
+  // With ExecutorOptions::time_comm: cumulative figures per group and operation, and one
+  // entry per executed step. Null / empty otherwise.
+  const comm::CommStats* comm_stats() const { return comm_stats_.get(); }
+  const std::vector<StepTiming>& step_timings() const { return step_timings_; }
+  void clear_step_timings() { step_timings_.clear(); }
+
  private:
   // Runs this replica's sequences of the plan; fills results on result-holding ranks.
   void execute(const StepPlan& plan, std::vector<SequenceResult>& local, DumpSink* dump);
@@ -66,6 +89,11 @@ class RankExecutor {
 
   ExecutorOptions options_;
   comm::Communicator& world_;
+  // time_comm: the timed view of world_ (results gather and splits go through it).
+  std::shared_ptr<comm::CommStats> comm_stats_;
+  std::unique_ptr<comm::TimedCommunicator> timed_world_;
+  comm::Communicator* results_world_ = nullptr;  // timed_world_ or &world_
+  std::vector<StepTiming> step_timings_;
   std::unique_ptr<Mapping> mapping_;
   comm::ProcessGroups groups_;
   std::unique_ptr<ThreadPool> pool_;
