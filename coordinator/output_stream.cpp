@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "model/harmony_completion.h"
+
 namespace gossamer::coordinator {
 namespace {
 
@@ -20,8 +22,8 @@ size_t utf8_floor(const std::string& s, size_t want) {
 
 }  // namespace
 
-OutputStream::OutputStream(const Tokenizer& tok, std::vector<std::string> stop_strings)
-    : parser_(tok), stop_(std::move(stop_strings)) {
+OutputStream::OutputStream(const Tokenizer& tok, std::vector<std::string> stop_strings, bool harmony)
+    : parser_(tok), harmony_(harmony), plain_(tok), stop_ids_(harmony::stop_token_ids(tok)), stop_(std::move(stop_strings)) {
   for (const auto& s : stop_) max_stop_ = std::max(max_stop_, s.size());
   call_id_ = tok.special_id("<|call|>");
 }
@@ -91,6 +93,26 @@ void OutputStream::on_content(const harmony::HarmonyMessage& m, size_t message,
 
 std::optional<protocol::FinishReason> OutputStream::push(int32_t id, std::vector<OutputPiece>& pieces) {
   ids_.push_back(id);
+  if (!harmony_) {
+    const bool stop = std::find(stop_ids_.begin(), stop_ids_.end(), static_cast<uint32_t>(id)) != stop_ids_.end();
+    if (!stop) {
+      harmony::HarmonyMessage plain;
+      plain.channel = "final";
+      const std::string text = plain_.push(static_cast<uint32_t>(id));
+      if (!text.empty()) on_content(plain, 0, text, pieces);
+    }
+    if (stopped_by_string_) {
+      emit(held_channel_, "", pieces);
+      return protocol::FinishReason::kStop;
+    }
+    if (stop) {
+      finish(pieces);
+      return static_cast<uint32_t>(id) == call_id_ ? protocol::FinishReason::kToolCall : protocol::FinishReason::kStop;
+    }
+    release_held(false, pieces);
+    if (!ids_.empty()) emit(held_channel_, "", pieces);  // every id reaches the client promptly
+    return std::nullopt;
+  }
   std::vector<harmony::HarmonyEvent> events;
   const bool stopped = parser_.push(static_cast<uint32_t>(id), events);
   for (const auto& e : events) {
@@ -110,11 +132,18 @@ std::optional<protocol::FinishReason> OutputStream::push(int32_t id, std::vector
 }
 
 void OutputStream::finish(std::vector<OutputPiece>& pieces) {
-  std::vector<harmony::HarmonyEvent> events;
-  parser_.finish(events);
-  for (const auto& e : events)
-    if (e.kind == harmony::HarmonyEvent::Kind::kContentDelta && !stopped_by_string_)
-      on_content(parser_.messages()[e.message], e.message, e.delta, pieces);
+  if (harmony_) {
+    std::vector<harmony::HarmonyEvent> events;
+    parser_.finish(events);
+    for (const auto& e : events)
+      if (e.kind == harmony::HarmonyEvent::Kind::kContentDelta && !stopped_by_string_)
+        on_content(parser_.messages()[e.message], e.message, e.delta, pieces);
+  } else if (!stopped_by_string_) {
+    harmony::HarmonyMessage plain;
+    plain.channel = "final";
+    const std::string rest = plain_.flush();
+    if (!rest.empty()) on_content(plain, 0, rest, pieces);
+  }
   release_held(true, pieces);
   emit(held_channel_, "", pieces);  // ids that produced no text
 }

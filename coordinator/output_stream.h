@@ -15,6 +15,7 @@
 
 #include "model/harmony_parser.h"
 #include "model/tokenizer.h"
+#include "model/tokenizer_stream.h"
 #include "protocol/server_messages.h"
 
 namespace gossamer::coordinator {
@@ -28,7 +29,10 @@ struct OutputPiece {
 
 class OutputStream {
  public:
-  OutputStream(const Tokenizer& tok, std::vector<std::string> stop_strings);
+  // harmony: parse the output as harmony messages (a rendered chat prompt); otherwise it is
+  // plain text on the final channel (a raw `tokens` prompt), still ending at the harmony
+  // stop ids (<|return|>, <|call|>, <|endoftext|>).
+  OutputStream(const Tokenizer& tok, std::vector<std::string> stop_strings, bool harmony = true);
 
   // Consumes one generated id; appends the pieces ready to send. Returns the finish reason
   // when this id ends the generation (stop token, <|call|>, stop string).
@@ -47,6 +51,9 @@ class OutputStream {
   void release_held(bool all, std::vector<OutputPiece>& pieces);
 
   harmony::HarmonyStreamParser parser_;
+  bool harmony_;
+  IncrementalDecoder plain_;
+  std::vector<uint32_t> stop_ids_;
   std::vector<std::string> stop_;
   size_t max_stop_ = 0;
   uint32_t call_id_ = 0;

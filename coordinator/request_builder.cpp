@@ -98,7 +98,13 @@ protocol::Result<std::unique_ptr<Request>> build_request(const std::string& conn
   r->sampling.seed = p.seed ? *p.seed : rng();
   r->stream = p.stream;
   try {
-    r->output = std::make_unique<OutputStream>(tok, p.stop);
+    // A raw `tokens` prompt is parsed as harmony only when it holds a harmony header.
+    bool harmony = !s.tokens;
+    if (s.tokens) {
+      const auto start = tok.find_token("<|start|>");
+      harmony = start && std::find(r->tokens.begin(), r->tokens.end(), static_cast<int32_t>(*start)) != r->tokens.end();
+    }
+    r->output = std::make_unique<OutputStream>(tok, p.stop, harmony);
   } catch (const Error& e) {
     return refuse(s, protocol::ErrorCode::kInternal, std::string("tokenizer: ") + e.what());
   }
