@@ -16,6 +16,7 @@ struct SynthArgs {
   std::string out;
   uint64_t seed = 0;
   int layers = -1;
+  int vocab = 0;
   double shard_mb = 0;
   bool force = false;
   int threads = 0;
@@ -23,12 +24,21 @@ struct SynthArgs {
 
 void run_synth(const SynthArgs& a) {
   model::ModelConfig config = model::synth_preset(a.preset, a.layers);
+  // A tiny model with the real gpt-oss vocabulary (201088) serves text prompts: the
+  // harmony tokens and the tokenizer's ids then exist in its embedding.
+  if (a.vocab > 0) config.vocab_size = a.vocab;
+  if (a.vocab >= 201088) {  // the gpt-oss ids for <|return|> and <|endoftext|>
+    config.eos_token_ids = {200002};
+    config.pad_token_id = 199999;
+  }
   model::SynthOptions opts;
   opts.out = a.out;
   opts.seed = a.seed;
   opts.shard_bytes = static_cast<uint64_t>(a.shard_mb * 1e6);
   opts.overwrite = a.force;
   opts.generation_eos_token_ids = model::synth_preset_generation_eos(a.preset);
+  if (a.vocab > 0 && a.vocab < 201088 && a.preset == "tiny") opts.generation_eos_token_ids.clear();
+  if (a.vocab >= 201088 && a.preset == "tiny") opts.generation_eos_token_ids = model::synth_preset_generation_eos("gpt-oss-20b");
   std::unique_ptr<ThreadPool> pool;
   if (a.threads > 0) {
     pool = std::make_unique<ThreadPool>(a.threads);
@@ -53,6 +63,8 @@ void add_synth_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "output directory")->required();
   cmd->add_option("--seed", args->seed, "RNG seed; the same seed gives identical bytes")->capture_default_str();
   cmd->add_option("--layers", args->layers, "override num_hidden_layers (e.g. 4 layers at full 20b width)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--vocab", args->vocab, "override vocab_size (201088 = the gpt-oss tokenizer's, for text prompts)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--shard-mb", args->shard_mb, "target shard size in MB (default: 5000, 4 for tiny models)")
       ->check(CLI::PositiveNumber);

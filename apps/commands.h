@@ -14,5 +14,9 @@ void add_generate_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_tokenize_commands(CLI::App& app);      // tokenize, detokenize
 void add_chat_template_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
+void add_submit_command(CLI::App& app);
+void add_chat_command(CLI::App& app);
+void add_loadgen_command(CLI::App& app);
 
 }  // namespace gossamer::apps

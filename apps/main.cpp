@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
   add_bench_command(app);
   add_tokenize_commands(app);
   add_chat_template_command(app);
+  add_serve_command(app);
+  add_submit_command(app);
+  add_chat_command(app);
+  add_loadgen_command(app);
 
   app.parse_complete_callback([&] { gossamer::configure_logging(log_level); });
   try {

@@ -166,7 +166,8 @@ void read_runtime(const Walker& w, const YAML::Node& n, RuntimeSettings* r) {
 
 void read_server(const Walker& w, const YAML::Node& n, ServerSettings* s) {
   w.each_key(n, "server",
-             {"endpoint", "max_queue", "max_frame_bytes", "heartbeat_s", "curve_secret_key_file",
+             {"endpoint", "max_queue", "max_frame_bytes", "heartbeat_s", "max_context",
+              "max_running", "default_max_tokens", "max_tokens", "curve_secret_key_file",
               "curve_authorized_keys_file"},
              [&](const std::string& k, const YAML::Node& v, const std::string& path) {
                if (k == "endpoint") {
@@ -178,6 +179,10 @@ void read_server(const Walker& w, const YAML::Node& n, ServerSettings* s) {
                if (k == "max_queue") s->max_queue = static_cast<int>(w.integer(v, path, 1));
                if (k == "max_frame_bytes") s->max_frame_bytes = w.integer(v, path, 1, INT64_MAX);
                if (k == "heartbeat_s") s->heartbeat_s = w.positive(v, path);
+               if (k == "max_context") s->max_context = static_cast<int>(w.integer(v, path, 2, 1 << 24));
+               if (k == "max_running") s->max_running = static_cast<int>(w.integer(v, path, 1, 1 << 20));
+               if (k == "default_max_tokens") s->default_max_tokens = w.integer(v, path, 1, 1 << 24);
+               if (k == "max_tokens") s->max_tokens = w.integer(v, path, 1, 1 << 24);
                if (k == "curve_secret_key_file") s->curve_secret_key_file = w.scalar(v, path, "a path");
                if (k == "curve_authorized_keys_file")
                  s->curve_authorized_keys_file = w.scalar(v, path, "a path");

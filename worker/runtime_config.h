@@ -7,7 +7,8 @@
 //   runtime:  {threads: 0, max_batch_tokens: 2048, kv_block_size: 16, kv_blocks: 0,
 //              comm_timeout_s: 60, device: cpu|cuda}
 //   server:   {endpoint: "tcp://*:5555", max_queue: 256, max_frame_bytes: 16777216,
-//              heartbeat_s: 5, curve_secret_key_file: "", curve_authorized_keys_file: ""}
+//              heartbeat_s: 5, max_context: 4096, max_running: 64, default_max_tokens: 512,
+//              max_tokens: 32768, curve_secret_key_file: "", curve_authorized_keys_file: ""}
 //   cluster:  {nodes: 1, ranks_per_node: 0, hostfile: ""}
 //
 // Every section and key is optional (defaults above); unknown keys and bad values are
@@ -55,6 +56,10 @@ struct ServerSettings {
   int max_queue = 256;                            // waiting requests before `overloaded`
   int64_t max_frame_bytes = 16 << 20;             // larger client frames are rejected
   double heartbeat_s = 5;                         // ZMTP heartbeat interval
+  int max_context = 4096;                         // tokens per sequence (prompt + output)
+  int max_running = 64;                           // sequences batched at once
+  int64_t default_max_tokens = 512;               // when a submit sets no max_tokens
+  int64_t max_tokens = 32768;                     // largest max_tokens a submit may ask
   std::string curve_secret_key_file;              // CURVE server key; empty = no auth
   std::string curve_authorized_keys_file;         // client public keys allowed in
 };

@@ -1,0 +1,198 @@
+// gossamer serve: the service (coordinator/) on world rank 0, the step followers on the
+// other ranks. Alone: `gossamer serve --model DIR`; as a job:
+// `mpirun -np N gossamer serve --config FILE.yaml`.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "apps/commands.h"
+#include "apps/mpi_world.h"
+#include "coordinator/service.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "model/tokenizer_locate.h"
+#include "worker/layer_context.h"
+#include "worker/runtime_config.h"
+
+namespace gossamer::apps {
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+extern "C" void on_follower_signal(int) {}  // rank 0 decides when the job ends
+
+struct ServeArgs {
+  std::string model, config, parallel, endpoint, tokenizer, layout, pid_file;
+  int threads = -1, max_context = 0, kv_block_size = 0, max_queue = 0, max_running = 0;
+  int64_t kv_blocks = -1, max_batch_tokens = 0, default_max_tokens = 0;
+  double comm_timeout_s = -1, heartbeat_s = 0;
+  bool no_prefix_cache = false;
+};
+
+worker::RuntimeConfig load_config(const ServeArgs& a) {
+  worker::RuntimeConfig cfg = a.config.empty() ? worker::RuntimeConfig{} : worker::RuntimeConfig::load_file(a.config);
+  if (!a.parallel.empty()) cfg.apply_parallel_spec(a.parallel);
+  if (!a.model.empty()) cfg.model.path = a.model;
+  if (!a.layout.empty()) cfg.model.layout = a.layout;
+  if (!a.endpoint.empty()) cfg.server.endpoint = a.endpoint;
+  if (a.threads >= 0) cfg.runtime.threads = a.threads;
+  if (a.max_context > 0) cfg.server.max_context = a.max_context;
+  if (a.kv_block_size > 0) cfg.runtime.kv_block_size = a.kv_block_size;
+  if (a.kv_blocks >= 0) cfg.runtime.kv_blocks = a.kv_blocks;
+  if (a.max_batch_tokens > 0) cfg.runtime.max_batch_tokens = a.max_batch_tokens;
+  if (a.max_queue > 0) cfg.server.max_queue = a.max_queue;
+  if (a.max_running > 0) cfg.server.max_running = a.max_running;
+  if (a.default_max_tokens > 0) cfg.server.default_max_tokens = a.default_max_tokens;
+  if (a.comm_timeout_s >= 0) cfg.runtime.comm_timeout_s = a.comm_timeout_s;
+  if (a.heartbeat_s > 0) cfg.server.heartbeat_s = a.heartbeat_s;
+  if (cfg.model.path.empty()) GOSSAMER_THROW(kInvalidArgument, "serve: no model: pass --model DIR or set model.path in --config");
+  if (!cfg.server.curve_secret_key_file.empty() || !cfg.server.curve_authorized_keys_file.empty())
+    GOSSAMER_THROW(kUnsupported, "server.curve_*: CURVE authentication is not implemented; bind to 127.0.0.1 or a private network");
+  return cfg;
+}
+
+model::CheckpointLayout layout_of(const std::string& s) {
+  return s == "hf" ? model::CheckpointLayout::kHF
+         : s == "original" ? model::CheckpointLayout::kOriginal
+                           : model::CheckpointLayout::kAuto;
+}
+
+void serve(const ServeArgs& args) {
+  const worker::RuntimeConfig cfg = load_config(args);
+  World world = make_world(cfg.runtime.comm_timeout());
+  const bool coordinator = world.rank() == 0;
+  auto fatal = [&](const std::string& what) {
+    if (world.mpi) comm::MpiRuntime::abort(what, 3);
+    GOSSAMER_THROW(kComm, "{}", what);
+  };
+  cfg.check_world(world.size());
+
+  const int bs = cfg.runtime.kv_block_size;
+  const int blocks_per_context = (cfg.server.max_context + bs - 1) / bs;
+  worker::ExecutorOptions ex;
+  ex.layout = layout_of(cfg.model.layout);
+  ex.parallel = cfg.parallel.sizes;
+  ex.dispatch = worker::parse_moe_dispatch(cfg.parallel.moe_dispatch);
+  ex.threads = cfg.runtime.threads;
+  ex.block_size = bs;
+  // Default pool: room for 8 full-context sequences per replica.
+  ex.num_blocks = static_cast<int>(cfg.runtime.kv_blocks > 0 ? cfg.runtime.kv_blocks : int64_t{blocks_per_context} * 8);
+
+  // Rank 0 reads the tokenizer (seconds on a busy box) while the model loads; found here,
+  // so a missing tokenizer fails before any collective.
+  std::future<Tokenizer> tokenizer_load;
+  if (coordinator) {
+    const std::string path = locate_tokenizer({args.tokenizer, cfg.model.path});
+    tokenizer_load = std::async(std::launch::async, [path] { return Tokenizer::load(path); });
+  }
+
+  std::signal(SIGINT, coordinator ? on_stop_signal : on_follower_signal);
+  std::signal(SIGTERM, coordinator ? on_stop_signal : on_follower_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::unique_ptr<worker::RankExecutor> executor;
+  try {
+    executor = std::make_unique<worker::RankExecutor>(cfg.model.path, ex, *world.comm);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kComm) fatal(e.what());
+    throw;
+  }
+  if (!args.pid_file.empty() && !coordinator)
+    std::ofstream(args.pid_file + ".rank" + std::to_string(world.rank())) << ::getpid() << "\n";
+  if (!coordinator) {
+    try {
+      coordinator::follow_steps(*executor);
+    } catch (const Error& e) {
+      fatal(std::string("the step loop failed (is rank 0 alive?): ") + e.what());
+    }
+    return;
+  }
+
+  // Idle plans keep the followers (waiting for the first plan) within their deadline.
+  const auto idle_every = std::chrono::milliseconds(static_cast<int64_t>(
+      std::clamp((cfg.runtime.comm_timeout_s > 0 ? cfg.runtime.comm_timeout_s : 60) / 4, 0.05, 1.0) * 1000));
+  uint64_t warmup_steps = 0;
+  while (tokenizer_load.wait_for(idle_every) != std::future_status::ready) {
+    worker::StepPlan idle;
+    idle.step = warmup_steps++;
+    idle.command = worker::StepCommand::kIdle;
+    try {
+      executor->run_step(&idle);
+    } catch (const Error& e) {
+      fatal(e.what());
+    }
+  }
+  const Tokenizer tokenizer = tokenizer_load.get();
+
+  const auto& mc = executor->config();
+  coordinator::ServiceOptions so;
+  so.max_context = std::min<int>({cfg.server.max_context, static_cast<int>(mc.max_position_embeddings),
+                                  ex.num_blocks * bs});
+  so.max_queue = cfg.server.max_queue;
+  // Followers wait comm_timeout for the next plan: beat well within it.
+  so.heartbeat = idle_every;
+  so.scheduler.dp = cfg.parallel.sizes.dp;
+  so.scheduler.num_blocks = ex.num_blocks;
+  so.scheduler.block_size = bs;
+  so.scheduler.max_batch_tokens = cfg.runtime.max_batch_tokens;
+  so.scheduler.max_running = cfg.server.max_running;
+  so.scheduler.prefix_cache = !args.no_prefix_cache;
+  so.front.endpoint = cfg.server.endpoint;
+  so.front.limits.max_frame_bytes = static_cast<size_t>(cfg.server.max_frame_bytes);
+  so.front.limits.max_tokens = cfg.server.max_tokens;
+  so.front.limits.context_length = so.max_context;
+  so.front.limits.vocab_size = mc.vocab_size;
+  so.front.model_vocab = mc.vocab_size;
+  so.front.default_max_tokens = cfg.server.default_max_tokens;
+  so.front.heartbeat_s = cfg.server.heartbeat_s;
+  so.front.world_size = world.size();
+  so.front.stop_signal = &g_stop;
+  so.front.model_name = std::filesystem::path(cfg.model.path).lexically_normal().filename().string();
+  if (so.front.model_name.empty())
+    so.front.model_name = std::filesystem::path(cfg.model.path).lexically_normal().parent_path().filename().string();
+
+  if (!args.pid_file.empty()) std::ofstream(args.pid_file) << ::getpid() << "\n";
+  coordinator::Service service(*executor, tokenizer, so);
+  try {
+    service.run(g_stop);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kComm)
+      fatal(std::string("a rank failed; every in-flight request was answered with rank_failure: ") + e.what());
+    throw;
+  }
+  GLOG_INFO("server stopped");
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto a = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand("serve", "Serve the model over ZeroMQ (docs/SERVING.md)");
+  cmd->add_option("--model", a->model, "Model directory (or model.path in --config)");
+  cmd->add_option("--config", a->config, "Runtime YAML (configs/*.yaml): parallel layout, runtime, server");
+  cmd->add_option("--parallel", a->parallel, "Override the layout: tp=2,ep=2,dp=1,pp=1");
+  cmd->add_option("--layout", a->layout, "Checkpoint layout: auto, hf or original");
+  cmd->add_option("--endpoint", a->endpoint, "ZeroMQ bind address (default tcp://127.0.0.1:5555)");
+  cmd->add_option("--tokenizer", a->tokenizer, "tokenizer.json (default: the model's, $GOSSAMER_TOKENIZER, .cache)");
+  cmd->add_option("--threads", a->threads, "CPU threads per rank (0 = all)");
+  cmd->add_option("--max-context", a->max_context, "Tokens per sequence (prompt + output)");
+  cmd->add_option("--kv-block-size", a->kv_block_size, "Tokens per KV block");
+  cmd->add_option("--kv-blocks", a->kv_blocks, "KV blocks per DP replica (0 = 8 full contexts)");
+  cmd->add_option("--max-batch-tokens", a->max_batch_tokens, "Token budget of one step");
+  cmd->add_option("--max-queue", a->max_queue, "Waiting requests before `overloaded`");
+  cmd->add_option("--max-running", a->max_running, "Sequences batched at once");
+  cmd->add_option("--default-max-tokens", a->default_max_tokens, "max_tokens when a request sets none");
+  cmd->add_option("--comm-timeout", a->comm_timeout_s, "Deadline of one collective, seconds (0 = none)");
+  cmd->add_option("--heartbeat", a->heartbeat_s, "ZMTP heartbeat toward clients, seconds");
+  cmd->add_option("--pid-file", a->pid_file, "Rank 0 writes its pid here (send it SIGTERM to stop); rank N > 0 to PATH.rankN");
+  cmd->add_flag("--no-prefix-cache", a->no_prefix_cache, "Do not share KV blocks of common prompt prefixes");
+  cmd->callback([a] { serve(*a); });
+}
+
+}  // namespace gossamer::apps

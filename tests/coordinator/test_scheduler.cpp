@@ -1,0 +1,138 @@
+// KV block accounting, prefix cache and scheduler decisions, without a model.
+#include <gtest/gtest.h>
+
+#include "coordinator/kv_blocks.h"
+#include "coordinator/scheduler.h"
+
+namespace gossamer::coordinator {
+namespace {
+
+std::unique_ptr<Request> make_request(const std::string& id, std::vector<int32_t> tokens) {
+  auto r = std::make_unique<Request>();
+  r->connection = "c";
+  r->id = id;
+  r->tokens = std::move(tokens);
+  r->prompt_tokens = static_cast<int64_t>(r->tokens.size());
+  r->max_tokens = 100;
+  return r;
+}
+
+std::vector<int32_t> iota(int n, int start = 0) {
+  std::vector<int32_t> v;
+  for (int i = 0; i < n; ++i) v.push_back(start + i);
+  return v;
+}
+
+worker::StepResult fake_result(const worker::StepPlan& plan, int32_t token = 7) {
+  worker::StepResult r;
+  for (const auto& s : plan.sequences) r.sequences.push_back({s.seq_id, token, {}});
+  return r;
+}
+
+TEST(KvBlocks, AllocateReleaseAndCacheReuse) {
+  KvBlocks kv(8, 4);
+  std::vector<int32_t> a;
+  ASSERT_TRUE(kv.allocate(3, a));
+  EXPECT_EQ(kv.num_used(), 3);
+  const auto toks = iota(12);
+  auto h = kv.block_hashes(toks, 3);
+  ASSERT_EQ(h.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) kv.register_full(a[i], h[i]);
+  std::vector<int32_t> b;
+  EXPECT_EQ(kv.take_cached(h, b), 3u);  // shared read-only
+  EXPECT_EQ(b, a);
+  kv.release(a);
+  EXPECT_EQ(kv.num_used(), 3);  // still referenced by b
+  kv.release(b);
+  EXPECT_EQ(kv.num_used(), 0);
+  EXPECT_EQ(kv.num_cached(), 3);  // kept, evictable
+  std::vector<int32_t> c;
+  ASSERT_TRUE(kv.allocate(8, c));  // evicts the cached ones when the free list runs dry
+  EXPECT_EQ(kv.num_cached(), 0);
+  EXPECT_FALSE(kv.allocate(1, c));
+}
+
+TEST(KvBlocks, DifferentPrefixesDoNotMatch) {
+  KvBlocks kv(8, 4);
+  auto h1 = kv.block_hashes(iota(8), 2);
+  auto t2 = iota(8);
+  t2[1] = 99;  // differs in the first block: the second block's chain hash differs too
+  auto h2 = kv.block_hashes(t2, 2);
+  EXPECT_NE(h1[0], h2[0]);
+  EXPECT_NE(h1[1], h2[1]);
+}
+
+TEST(Scheduler, ChunkedPrefillThenDecodeUnderBudget) {
+  SchedulerOptions o;
+  o.num_blocks = 64;
+  o.block_size = 4;
+  o.max_batch_tokens = 8;
+  Scheduler s(o);
+  s.enqueue(make_request("a", iota(20)));
+  auto p1 = s.plan_step(0);
+  ASSERT_EQ(p1.sequences.size(), 1u);
+  EXPECT_EQ(p1.sequences[0].token_ids.size(), 8u);  // a chunk, not the whole prompt
+  EXPECT_TRUE(s.apply(fake_result(p1)).empty());    // no token until the prompt is in
+  auto p2 = s.plan_step(1);
+  EXPECT_EQ(p2.sequences[0].start_pos, 8);
+  s.apply(fake_result(p2));
+  auto p3 = s.plan_step(2);
+  EXPECT_EQ(p3.sequences[0].token_ids.size(), 4u);
+  auto got = s.apply(fake_result(p3));
+  ASSERT_EQ(got.size(), 1u);
+  // A new request joins the running batch at the next step, next to the decode.
+  s.enqueue(make_request("b", iota(6, 100)));
+  auto p4 = s.plan_step(3);
+  ASSERT_EQ(p4.sequences.size(), 2u);
+  EXPECT_EQ(p4.sequences[0].token_ids.size(), 1u);
+  EXPECT_EQ(p4.sequences[1].token_ids.size(), 6u);
+}
+
+TEST(Scheduler, PrefixCacheSkipsSharedFullBlocks) {
+  SchedulerOptions o;
+  o.num_blocks = 64;
+  o.block_size = 4;
+  Scheduler s(o);
+  s.enqueue(make_request("a", iota(10)));
+  auto p = s.plan_step(0);
+  s.apply(fake_result(p));
+  auto b = iota(10);
+  b[9] = 55;  // same first 8 tokens (2 full blocks)
+  s.enqueue(make_request("b", b));
+  auto p2 = s.plan_step(1);
+  ASSERT_EQ(p2.sequences.size(), 2u);
+  EXPECT_EQ(p2.sequences[1].start_pos, 8);  // blocks 0 and 1 come from the cache
+  EXPECT_EQ(p2.sequences[1].token_ids.size(), 2u);
+  EXPECT_EQ(p2.sequences[1].block_table[0], p.sequences[0].block_table[0]);
+  EXPECT_EQ(s.prefix_hit_blocks(), 2);
+}
+
+TEST(Scheduler, PreemptsWhenBlocksRunOutAndFreesOnRemove) {
+  SchedulerOptions o;
+  o.num_blocks = 4;
+  o.block_size = 2;
+  o.prefix_cache = false;
+  Scheduler s(o);
+  s.enqueue(make_request("a", iota(3)));
+  s.enqueue(make_request("b", iota(3, 50)));
+  auto p = s.plan_step(0);
+  ASSERT_EQ(p.sequences.size(), 2u);  // 2 blocks each: the pool is full
+  s.apply(fake_result(p));
+  auto p2 = s.plan_step(1);  // a decodes into its 2nd block (has room: 4 of 4 positions)
+  s.apply(fake_result(p2));
+  auto p3 = s.plan_step(2);  // a needs a 3rd block: b is preempted
+  EXPECT_EQ(s.preemptions(), 1);
+  EXPECT_EQ(s.num_waiting(), 1u);
+  ASSERT_EQ(p3.sequences.size(), 1u);
+  s.apply(fake_result(p3));
+  auto a = s.remove("c", "a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(s.blocks_used(), 0);
+  auto p4 = s.plan_step(3);  // b recomputes prompt + its generated token
+  ASSERT_EQ(p4.sequences.size(), 1u);
+  EXPECT_EQ(p4.sequences[0].start_pos, 0);
+  EXPECT_EQ(p4.sequences[0].token_ids.size(), 5u);
+}
+
+}  // namespace
+}  // namespace gossamer::coordinator

@@ -1,0 +1,94 @@
+// The service as a 2-rank MPI job: 500 requests at concurrency 32 all accounted for, and a
+// rank killed with SIGKILL mid-batch fails every in-flight request quickly, ending the job.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <thread>
+
+#include "client/loadgen.h"
+#include "server_process.h"
+#include "service_helpers.h"
+
+namespace gossamer::testing {
+namespace {
+
+const std::string kClusterArgs = "--model " + tiny_model() +
+                                 " --threads 1 --max-context 512 --kv-blocks 512 --kv-block-size 8 --comm-timeout 5";
+
+TEST(ServiceCluster, FiveHundredRequestsAtConcurrency32AllAccountedFor) {
+  // dp=2: two replicas with their own KV pools, experts split over both ranks.
+  ServerProcess server(2, kClusterArgs + " --parallel dp=2,ep=2", 5);
+  ASSERT_TRUE(server.wait_healthy()) << server.log();
+  client::LoadgenOptions o;
+  o.endpoint = server.endpoint();
+  o.requests = 500;
+  o.concurrency = 32;
+  o.prompt_len = client::LengthDist::parse("uniform:4:40");
+  o.output_len = client::LengthDist::parse("uniform:2:12");
+  o.token_prompts_vocab = 4096;
+  o.seed = 5;
+  o.request_timeout = 60s;
+  const auto report = client::run_loadgen(o);
+  const auto& a = report.accounting;
+  EXPECT_EQ(a.sent, 500);
+  EXPECT_EQ(a.ok, 500);
+  EXPECT_EQ(a.lost, 0);
+  EXPECT_EQ(a.duplicated, 0);
+  EXPECT_EQ(a.unmatched, 0);
+  EXPECT_EQ(a.after_terminal, 0);
+  EXPECT_EQ(a.seq_gaps, 0);
+  EXPECT_EQ(a.errors_total(), 0);
+  EXPECT_TRUE(a.all_accounted());
+  client::Client c(server.endpoint());
+  auto st = c.stats(5s);
+  EXPECT_EQ(st.running, 0);
+  EXPECT_EQ(st.queued, 0);
+  EXPECT_EQ(st.kv_blocks_used, 0);
+  EXPECT_EQ(server.stop(20s), 0) << server.log();  // a clean shutdown of both ranks
+}
+
+TEST(ServiceCluster, RankKilledMidBatchFailsEveryRequestAndEndsTheJob) {
+  ServerProcess server(2, kClusterArgs + " --parallel tp=2", 6);
+  ASSERT_TRUE(server.wait_healthy()) << server.log();
+  client::Client a(server.endpoint()), b(server.endpoint());
+  std::vector<std::pair<client::Client*, std::string>> live;
+  for (int i = 0; i < 8; ++i) {
+    auto& c = i % 2 ? a : b;
+    live.push_back({&c, c.submit(token_submit("k" + std::to_string(i), {1 + i, 2, 3, 4}, 400))});
+  }
+  for (auto& [c, id] : live) {  // every request is streaming
+    bool streaming = false;
+    for (int k = 0; k < 100 && !streaming; ++k) {
+      auto m = c->poll_for(id, 10s);
+      ASSERT_TRUE(m.has_value()) << id;
+      streaming = std::holds_alternative<protocol::Delta>(*m);
+    }
+    ASSERT_TRUE(streaming) << id;
+  }
+  const int victim = server.rank_pid(1);
+  ASSERT_GT(victim, 0);
+  const auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+
+  for (auto& [c, id] : live) {
+    std::optional<protocol::ErrorReply> err;
+    while (!err) {
+      const auto left = 10s - (std::chrono::steady_clock::now() - killed_at);
+      ASSERT_GT(left.count(), 0) << id << ": no terminal error within 10 s of the kill";
+      auto m = c->poll_for(id, std::chrono::duration_cast<std::chrono::milliseconds>(left));
+      ASSERT_TRUE(m.has_value()) << id << ": no terminal error within 10 s of the kill";
+      ASSERT_FALSE(std::holds_alternative<protocol::Done>(*m)) << id;
+      if (auto* e = std::get_if<protocol::ErrorReply>(&*m); e && e->id) err = *e;
+    }
+    EXPECT_EQ(err->code, protocol::ErrorCode::kRankFailure) << err->message;
+  }
+  const int rc = server.wait_exit(30s);
+  EXPECT_NE(rc, -1) << "the job did not end within 30 s of the kill";
+  EXPECT_NE(rc, 0);
+  const std::string log = server.log();
+  EXPECT_TRUE(log.find("rank 1") != std::string::npos || log.find("rank_failure") != std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace gossamer::testing
