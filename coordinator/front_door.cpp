@@ -80,6 +80,7 @@ FrontDoor::FrontDoor(const FrontDoorOptions& options, const Tokenizer& tokenizer
   } catch (const zmq::error_t& e) {
     GOSSAMER_THROW(kIo, "cannot bind the front door to {}: {}", options.endpoint, e.what());
   }
+  bound_endpoint_ = router_.get(zmq::sockopt::last_endpoint);
   started_ = std::chrono::steady_clock::now();
 }
 

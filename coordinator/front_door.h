@@ -40,6 +40,7 @@ struct FrontDoorOptions {
   double heartbeat_s = 5;            // ZMTP heartbeat toward clients
   int world_size = 1;
   std::string model_name;
+  std::string endpoint_file;  // when set, the bound address is written there once serving
   // The process's stop signal (SIGTERM/SIGINT). When it is set and the step thread has not
   // closed the outbox `stuck_after` later, a step is hung — under mpirun this is how a dead
   // peer shows: the launcher SIGTERMs the survivors and SIGKILLs them a second later — so
@@ -74,6 +75,8 @@ class FrontDoor {
   std::unique_ptr<Outbox> make_outbox() { return std::make_unique<Outbox>(context_); }
 
   int64_t rejected() const { return rejected_.load(); }
+  // The address actually bound (a `*` port resolved), e.g. tcp://127.0.0.1:40123.
+  const std::string& bound_endpoint() const { return bound_endpoint_; }
 
  private:
   void loop();
@@ -101,7 +104,8 @@ class FrontDoor {
   protocol::InflightIds inflight_;
   std::mt19937_64 rng_;
   bool outbox_closed_ = false;
-  std::set<std::string> connections_;  // every peer seen, for fail_everything_in_flight
+  std::set<std::string> connections_;
+  std::string bound_endpoint_;  // every peer seen, for fail_everything_in_flight
 };
 
 }  // namespace gossamer::coordinator
