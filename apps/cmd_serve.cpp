@@ -165,6 +165,10 @@ void serve(const ServeArgs& args) {
   } catch (const Error& e) {
     if (e.code() == ErrorCode::kComm)
       fatal(std::string("a rank failed; every in-flight request was answered with rank_failure: ") + e.what());
+    if (world.mpi) fatal(std::string("the service failed: ") + e.what());  // the other ranks must end too
+    throw;
+  } catch (const std::exception& e) {
+    if (world.mpi) fatal(std::string("the service failed: ") + e.what());
     throw;
   }
   GLOG_INFO("server stopped");

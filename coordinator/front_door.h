@@ -15,7 +15,7 @@
 #include <memory>
 #include <optional>
 #include <random>
-#include <set>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -104,8 +104,8 @@ class FrontDoor {
   protocol::InflightIds inflight_;
   std::mt19937_64 rng_;
   bool outbox_closed_ = false;
-  std::set<std::string> connections_;
-  std::string bound_endpoint_;  // every peer seen, for fail_everything_in_flight
+  std::map<std::string, int64_t> live_;  // connection -> requests in flight (emergency path)
+  std::string bound_endpoint_;
 };
 
 }  // namespace gossamer::coordinator

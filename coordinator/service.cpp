@@ -228,6 +228,11 @@ void Service::run(const std::atomic<bool>& stop) {
                   std::string(comm ? "a rank failed: " : "step failed: ") + e.what());
     close_front();
     throw;
+  } catch (const std::exception& e) {  // a bug: still one terminal reply per request
+    GLOG_ERROR("step {} failed: {}", loop.step, e.what());
+    loop.fail_all(protocol::ErrorCode::kInternal, std::string("step failed: ") + e.what());
+    close_front();
+    throw;
   }
   GLOG_INFO("shutting down: {} request(s) in flight end with shutting_down", loop.scheduler.num_running() + loop.scheduler.num_waiting());
   front->request_stop();
