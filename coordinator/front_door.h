@@ -46,7 +46,9 @@ struct FrontDoorOptions {
   // peer shows: the launcher SIGTERMs the survivors and SIGKILLs them a second later — so
   // the front door itself answers every in-flight request with `rank_failure`.
   const std::atomic<bool>* stop_signal = nullptr;
-  std::chrono::milliseconds stuck_after{300};
+  // Open MPI sends SIGKILL 1 s after SIGTERM (odls_base_sigkill_timeout); a healthy step
+  // of a big model on CPU can take a few hundred ms, so wait most of that second.
+  std::chrono::milliseconds stuck_after{600};
 };
 
 // The step thread's end of the reply channel (an inproc PUSH socket).
