@@ -234,7 +234,7 @@ TEST(ServiceErrors, BeyondTheQueueLimitRequestsGetOverloadedAndEveryIdOneTermina
   }
   EXPECT_EQ(done + overloaded, 12);
   EXPECT_GE(overloaded, 1);
-  EXPECT_GE(done, 3);  // the running one and the two queued ones at least
+  EXPECT_GE(done, 2);  // at least the two the queue holds (more when one started first)
   EXPECT_FALSE(c.poll(300ms).has_value());  // nothing after the terminals
 }
 
