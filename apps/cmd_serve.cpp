@@ -28,7 +28,7 @@ extern "C" void on_stop_signal(int) { g_stop.store(true); }
 extern "C" void on_follower_signal(int) {}  // rank 0 decides when the job ends
 
 struct ServeArgs {
-  std::string model, config, parallel, endpoint, tokenizer, layout, pid_file;
+  std::string model, config, parallel, endpoint, tokenizer, layout, pid_file, endpoint_file;
   int threads = -1, max_context = 0, kv_block_size = 0, max_queue = 0, max_running = 0;
   int64_t kv_blocks = -1, max_batch_tokens = 0, default_max_tokens = 0;
   double comm_timeout_s = -1, heartbeat_s = 0;
@@ -153,6 +153,7 @@ void serve(const ServeArgs& args) {
   so.front.heartbeat_s = cfg.server.heartbeat_s;
   so.front.world_size = world.size();
   so.front.stop_signal = &g_stop;
+  so.front.endpoint_file = args.endpoint_file;
   so.front.model_name = std::filesystem::path(cfg.model.path).lexically_normal().filename().string();
   if (so.front.model_name.empty())
     so.front.model_name = std::filesystem::path(cfg.model.path).lexically_normal().parent_path().filename().string();
@@ -164,6 +165,10 @@ void serve(const ServeArgs& args) {
   } catch (const Error& e) {
     if (e.code() == ErrorCode::kComm)
       fatal(std::string("a rank failed; every in-flight request was answered with rank_failure: ") + e.what());
+    if (world.mpi) fatal(std::string("the service failed: ") + e.what());  // the other ranks must end too
+    throw;
+  } catch (const std::exception& e) {
+    if (world.mpi) fatal(std::string("the service failed: ") + e.what());
     throw;
   }
   GLOG_INFO("server stopped");
@@ -190,6 +195,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--default-max-tokens", a->default_max_tokens, "max_tokens when a request sets none");
   cmd->add_option("--comm-timeout", a->comm_timeout_s, "Deadline of one collective, seconds (0 = none)");
   cmd->add_option("--heartbeat", a->heartbeat_s, "ZMTP heartbeat toward clients, seconds");
+  cmd->add_option("--endpoint-file", a->endpoint_file, "Write the bound address here once serving (for --endpoint tcp://127.0.0.1:*)");
   cmd->add_option("--pid-file", a->pid_file, "Rank 0 writes its pid here (send it SIGTERM to stop); rank N > 0 to PATH.rankN");
   cmd->add_flag("--no-prefix-cache", a->no_prefix_cache, "Do not share KV blocks of common prompt prefixes");
   cmd->callback([a] { serve(*a); });

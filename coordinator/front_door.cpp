@@ -80,6 +80,7 @@ FrontDoor::FrontDoor(const FrontDoorOptions& options, const Tokenizer& tokenizer
   } catch (const zmq::error_t& e) {
     GOSSAMER_THROW(kIo, "cannot bind the front door to {}: {}", options.endpoint, e.what());
   }
+  bound_endpoint_ = router_.get(zmq::sockopt::last_endpoint);
   started_ = std::chrono::steady_clock::now();
 }
 
@@ -112,6 +113,7 @@ bool FrontDoor::send_to(const std::string& connection, const std::string& payloa
 }
 
 void FrontDoor::connection_gone(const std::string& connection) {
+  live_.erase(connection);
   auto ids = inflight_.drop_connection(connection);
   if (ids.empty()) return;
   GLOG_INFO("front door: a client went away; cancelling its {} request(s)", ids.size());
@@ -147,11 +149,11 @@ void FrontDoor::on_submit(const std::string& connection, protocol::Submit& s) {
     refuse(built.error());
     return;
   }
+  ++live_[connection];
   inbox_.push(NewRequest{std::move(built.value())});
 }
 
 void FrontDoor::on_frame(const std::string& connection, const std::string& payload, size_t parts) {
-  connections_.insert(connection);
   if (parts != 2) {
     ++rejected_;
     send_error(connection, protocol::ErrorReply{protocol::ErrorCode::kBadRequest,
@@ -199,6 +201,7 @@ void FrontDoor::on_outbound(std::vector<zmq::message_t>& parts) {
   if (kind == kTerminal) {
     // False: the connection went away (its requests were cancelled) — nothing to send.
     if (!inflight_.finish(connection, id)) return;
+    if (auto it = live_.find(connection); it != live_.end() && --it->second <= 0) live_.erase(it);
   } else if (!id.empty() && !inflight_.contains(connection, id)) {
     return;  // a delta for a request of a connection that is gone
   }
@@ -216,7 +219,7 @@ void FrontDoor::drain_outbox() {
 
 void FrontDoor::fail_everything_in_flight() {
   size_t n = 0;
-  for (const auto& connection : connections_) {
+  for (const auto& [connection, count] : live_) {
     for (const auto& id : inflight_.drop_connection(connection)) {
       protocol::ErrorReply e;
       e.code = protocol::ErrorCode::kRankFailure;
@@ -226,6 +229,7 @@ void FrontDoor::fail_everything_in_flight() {
       ++n;
     }
   }
+  live_.clear();
   GLOG_ERROR("front door: termination signal during a hung step; answered {} in-flight request(s) with rank_failure", n);
 }
 

@@ -15,7 +15,7 @@
 #include <memory>
 #include <optional>
 #include <random>
-#include <set>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,12 +40,15 @@ struct FrontDoorOptions {
   double heartbeat_s = 5;            // ZMTP heartbeat toward clients
   int world_size = 1;
   std::string model_name;
+  std::string endpoint_file;  // when set, the bound address is written there once serving
   // The process's stop signal (SIGTERM/SIGINT). When it is set and the step thread has not
   // closed the outbox `stuck_after` later, a step is hung — under mpirun this is how a dead
   // peer shows: the launcher SIGTERMs the survivors and SIGKILLs them a second later — so
   // the front door itself answers every in-flight request with `rank_failure`.
   const std::atomic<bool>* stop_signal = nullptr;
-  std::chrono::milliseconds stuck_after{300};
+  // Open MPI sends SIGKILL 1 s after SIGTERM (odls_base_sigkill_timeout); a healthy step
+  // of a big model on CPU can take a few hundred ms, so wait most of that second.
+  std::chrono::milliseconds stuck_after{600};
 };
 
 // The step thread's end of the reply channel (an inproc PUSH socket).
@@ -74,6 +77,8 @@ class FrontDoor {
   std::unique_ptr<Outbox> make_outbox() { return std::make_unique<Outbox>(context_); }
 
   int64_t rejected() const { return rejected_.load(); }
+  // The address actually bound (a `*` port resolved), e.g. tcp://127.0.0.1:40123.
+  const std::string& bound_endpoint() const { return bound_endpoint_; }
 
  private:
   void loop();
@@ -101,7 +106,8 @@ class FrontDoor {
   protocol::InflightIds inflight_;
   std::mt19937_64 rng_;
   bool outbox_closed_ = false;
-  std::set<std::string> connections_;  // every peer seen, for fail_everything_in_flight
+  std::map<std::string, int64_t> live_;  // connection -> requests in flight (emergency path)
+  std::string bound_endpoint_;
 };
 
 }  // namespace gossamer::coordinator

@@ -23,7 +23,7 @@ size_t utf8_floor(const std::string& s, size_t want) {
 }  // namespace
 
 OutputStream::OutputStream(const Tokenizer& tok, std::vector<std::string> stop_strings, bool harmony)
-    : parser_(tok), harmony_(harmony), plain_(tok), stop_ids_(harmony::stop_token_ids(tok)), stop_(std::move(stop_strings)) {
+    : parser_(tok), harmony_(harmony), tok_(tok), plain_(tok), stop_ids_(harmony::stop_token_ids(tok)), stop_(std::move(stop_strings)) {
   for (const auto& s : stop_) max_stop_ = std::max(max_stop_, s.size());
   call_id_ = tok.special_id("<|call|>");
 }
@@ -95,7 +95,9 @@ std::optional<protocol::FinishReason> OutputStream::push(int32_t id, std::vector
   ids_.push_back(id);
   if (!harmony_) {
     const bool stop = std::find(stop_ids_.begin(), stop_ids_.end(), static_cast<uint32_t>(id)) != stop_ids_.end();
-    if (!stop) {
+    // An id the tokenizer does not define (the model's vocabulary has reserved rows) shows
+    // no text, as in the harmony parser; it still reaches the client in token_ids.
+    if (!stop && tok_.contains(static_cast<uint32_t>(id))) {
       harmony::HarmonyMessage plain;
       plain.channel = "final";
       const std::string text = plain_.push(static_cast<uint32_t>(id));

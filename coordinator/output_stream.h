@@ -52,6 +52,7 @@ class OutputStream {
 
   harmony::HarmonyStreamParser parser_;
   bool harmony_;
+  Tokenizer tok_;
   IncrementalDecoder plain_;
   std::vector<uint32_t> stop_ids_;
   std::vector<std::string> stop_;

@@ -1,5 +1,8 @@
 #include "coordinator/service.h"
 
+#include <cstdio>
+#include <fstream>
+
 #include "core/error.h"
 #include "core/log.h"
 
@@ -189,8 +192,14 @@ void Service::run(const std::atomic<bool>& stop) {
   auto outbox = front->make_outbox();
   Loop loop{*this, *front, *outbox, inbox, Scheduler(options_.scheduler)};
   front->start();
+  if (!options_.front.endpoint_file.empty()) {
+    // Written to a temporary name and renamed, so a reader never sees half an address.
+    const std::string tmp = options_.front.endpoint_file + ".tmp";
+    std::ofstream(tmp) << front->bound_endpoint() << "\n";
+    std::rename(tmp.c_str(), options_.front.endpoint_file.c_str());
+  }
   GLOG_INFO("serving on {} ({} rank(s), {} KV blocks of {} tokens per replica, context {})",
-            options_.front.endpoint, options_.front.world_size, options_.scheduler.num_blocks,
+            front->bound_endpoint(), options_.front.world_size, options_.scheduler.num_blocks,
             options_.scheduler.block_size, options_.max_context);
   // Closes the reply channel and lets the front door flush it before it goes away; the
   // outbox socket must close before the front door's context ends.
@@ -217,6 +226,11 @@ void Service::run(const std::atomic<bool>& stop) {
     GLOG_ERROR("step {} failed: {}", loop.step, e.what());
     loop.fail_all(comm ? protocol::ErrorCode::kRankFailure : protocol::ErrorCode::kInternal,
                   std::string(comm ? "a rank failed: " : "step failed: ") + e.what());
+    close_front();
+    throw;
+  } catch (const std::exception& e) {  // a bug: still one terminal reply per request
+    GLOG_ERROR("step {} failed: {}", loop.step, e.what());
+    loop.fail_all(protocol::ErrorCode::kInternal, std::string("step failed: ") + e.what());
     close_front();
     throw;
   }

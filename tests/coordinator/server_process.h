@@ -19,23 +19,22 @@ namespace gossamer::testing {
 
 inline std::string tiny_model() { return std::string(GOSSAMER_TEST_DATA) + "/tiny/model"; }
 
-// A free-ish TCP port per test process (tests run in parallel under ctest -j).
-inline int pick_port(int salt) { return 20000 + (static_cast<int>(::getpid()) * 7 + salt * 131) % 20000; }
-
 class ServerProcess {
  public:
   // ranks == 0: plain `gossamer serve`; else mpirun -np ranks.
   ServerProcess(int ranks, const std::string& extra_args, int salt = 0)
-      : endpoint_("tcp://127.0.0.1:" + std::to_string(pick_port(salt))),
-        pid_file_("/tmp/gossamer-svc-test-" + std::to_string(::getpid()) + "-" + std::to_string(salt) + ".pid"),
+      : pid_file_("/tmp/gossamer-svc-test-" + std::to_string(::getpid()) + "-" + std::to_string(salt) + ".pid"),
         log_file_(pid_file_ + ".log") {
     std::remove(pid_file_.c_str());
     std::string cmd;
     if (ranks > 0)
       cmd = std::string(GOSSAMER_MPIEXEC) + " --oversubscribe --bind-to none -np " + std::to_string(ranks) +
             " --mca btl_vader_single_copy_mechanism none ";
-    cmd += std::string(GOSSAMER_BINARY) + " serve --endpoint " + endpoint_ + " --pid-file " + pid_file_ + " " +
-           extra_args;
+    std::remove((pid_file_ + ".endpoint").c_str());
+    // Port 0 ("*"): the server picks a free port and writes the address to a file, so tests
+    // running side by side never collide.
+    cmd += std::string(GOSSAMER_BINARY) + " serve --endpoint 'tcp://127.0.0.1:*' --endpoint-file " + pid_file_ +
+           ".endpoint --pid-file " + pid_file_ + " " + extra_args;
     child_ = ::fork();
     if (child_ == 0) {
       ::setpgid(0, 0);
@@ -50,7 +49,7 @@ class ServerProcess {
   }
   ~ServerProcess() { stop(std::chrono::seconds(15)); }
 
-  const std::string& endpoint() const { return endpoint_; }
+  const std::string& endpoint() const { return endpoint_; }  // known once wait_healthy() is true
   const std::string& pid_file() const { return pid_file_; }
 
   // Waits for a health reply; false after `deadline`.
@@ -58,6 +57,14 @@ class ServerProcess {
     const auto end = std::chrono::steady_clock::now() + deadline;
     while (std::chrono::steady_clock::now() < end) {
       if (exited()) return false;
+      if (endpoint_.empty()) {
+        std::ifstream f(pid_file_ + ".endpoint");
+        if (!(f >> endpoint_)) {
+          endpoint_.clear();
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          continue;
+        }
+      }
       try {
         client::Client c(endpoint_);
         c.health(std::chrono::milliseconds(500));
@@ -113,7 +120,7 @@ class ServerProcess {
   }
 
  private:
-  std::string endpoint_, pid_file_, log_file_;
+  std::string pid_file_, log_file_, endpoint_;
   pid_t child_ = -1;
   int status_ = -1;
 };

@@ -92,3 +92,32 @@ TEST(ServiceCluster, RankKilledMidBatchFailsEveryRequestAndEndsTheJob) {
 
 }  // namespace
 }  // namespace gossamer::testing
+
+namespace gossamer::testing {
+namespace {
+
+// Every 2-rank layout from configs/test serves the same greedy tokens as `generate` on one
+// rank, and stops cleanly (exit 0) on SIGTERM to rank 0.
+TEST(ServiceCluster, TwoRankLayoutsServeTheOneRankGreedyTokens) {
+  const std::vector<int32_t> prompt = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5};
+  const std::string expected =
+      shell(std::string(GOSSAMER_BINARY) + " --log-level warn generate --model " + tiny_model() +
+            " --threads 1 --tokens 3,1,4,1,5,9,2,6,5,3,5 --max-tokens 12");
+  const auto want = parse_ids(expected);
+  ASSERT_EQ(want.size(), 12u) << expected;
+  int salt = 20;
+  for (const char* cfg : {"pp2-np2-allgather", "pp2-np2-alltoall", "dp2-ep2-np2-alltoall", "tp2-ep2-np2-allgather"}) {
+    SCOPED_TRACE(cfg);
+    ServerProcess server(2, kClusterArgs + " --config " + std::string(GOSSAMER_SOURCE_DIR) + "/configs/test/" + cfg + ".yaml",
+                         salt++);
+    ASSERT_TRUE(server.wait_healthy()) << server.log();
+    client::Client c(server.endpoint());
+    auto r = run_one(c, token_submit("g", prompt, 12));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.token_ids, want);
+    EXPECT_EQ(server.stop(20s), 0) << server.log();
+  }
+}
+
+}  // namespace
+}  // namespace gossamer::testing

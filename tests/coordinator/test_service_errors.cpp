@@ -213,3 +213,30 @@ TEST(ServiceErrors, CancelAndDisconnectFreeKvBlocksWhileOthersContinue) {
 
 }  // namespace
 }  // namespace gossamer::testing
+
+namespace gossamer::testing {
+namespace {
+
+TEST(ServiceErrors, BeyondTheQueueLimitRequestsGetOverloadedAndEveryIdOneTerminal) {
+  ServerProcess server(0, "--model " + tiny_model() + " --threads 1 --max-queue 2 --max-running 1", 8);
+  ASSERT_TRUE(server.wait_healthy()) << server.log();
+  client::Client c(server.endpoint());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 12; ++i) ids.push_back(c.submit(token_submit("q" + std::to_string(i), {1, 2, 3 + i}, 30)));
+  int done = 0, overloaded = 0;
+  for (const auto& id : ids) {
+    client::StreamOptions o;
+    o.idle_timeout = 30s;
+    auto r = client::collect_stream(c, id, o);
+    if (r.ok()) ++done;
+    else if (r.error && r.error->code == protocol::ErrorCode::kOverloaded) ++overloaded;
+    else ADD_FAILURE() << id << ": " << (r.error ? r.error->message : "?");
+  }
+  EXPECT_EQ(done + overloaded, 12);
+  EXPECT_GE(overloaded, 1);
+  EXPECT_GE(done, 2);  // at least the two the queue holds (more when one started first)
+  EXPECT_FALSE(c.poll(300ms).has_value());  // nothing after the terminals
+}
+
+}  // namespace
+}  // namespace gossamer::testing

@@ -99,3 +99,36 @@ TEST(ServiceStream, GreedyEqualsGenerateAloneAndInABatch) {
 
 }  // namespace
 }  // namespace gossamer::testing
+
+namespace gossamer::testing {
+namespace {
+
+// A KV pool far too small for the batch: sequences are preempted (blocks freed, requeued,
+// recomputed later) and still produce exactly the tokens of `generate`.
+TEST(ServiceStream, PreemptedRequestsStillMatchGenerate) {
+  ServerProcess server(0, "--model " + tiny_model() + " --threads 1 --max-context 96 --kv-blocks 12 --kv-block-size 8", 9);
+  ASSERT_TRUE(server.wait_healthy()) << server.log();
+  client::Client c(server.endpoint());
+  std::vector<std::vector<int32_t>> prompts;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    std::vector<int32_t> p;
+    for (int k = 0; k < 20; ++k) p.push_back((i * 977 + k * 31) % 4096);
+    prompts.push_back(p);
+    ids.push_back(c.submit(token_submit("p" + std::to_string(i), p, 60)));
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    client::StreamOptions o;
+    o.idle_timeout = 30s;
+    auto r = client::collect_stream(c, ids[i], o);
+    ASSERT_TRUE(r.ok()) << (r.error ? r.error->message : "");
+    EXPECT_FALSE(r.seq_gap);
+    EXPECT_EQ(r.token_ids, generate_ids(prompts[i], 60)) << ids[i];
+  }
+  auto st = c.stats(5s);
+  EXPECT_GT(st.extra.value("preemptions", 0), 0);
+  EXPECT_EQ(st.kv_blocks_used, 0);
+}
+
+}  // namespace
+}  // namespace gossamer::testing
