@@ -35,6 +35,9 @@ struct ExecutorOptions {
   // one StepTiming per step: the scaling benchmark's compute/communication split. Off by
   // default, so the serving path makes no clock calls.
   bool time_comm = false;
+  // When ep == tp > 1, skip the MoE token dispatch (LayerContext::ep_spans_tp). On by
+  // default; off runs the configured dispatch strategy (for A/B measurements).
+  bool moe_skip_dispatch_when_ep_is_tp = true;
 };
 
 // One executed step on this rank, when ExecutorOptions::time_comm is set. The window starts
