@@ -13,7 +13,7 @@
 //             (comm::TimedCommunicator via ExecutorOptions::time_comm; a rank waiting in a
 //             collective for a slower peer counts as communication)
 //   compute = step - comm
-// Each figure is the median over the timed steps. --ep-tp-dispatch run|skip (default skip)
+// Each figure is the median over the timed steps. --ep-tp-dispatch run|skip (default run)
 // chooses, for layouts with ep == tp, between the configured dispatch and the all-reduce
 // path of MoeLayer (ExecutorOptions::moe_skip_dispatch_when_ep_is_tp), for A/B runs.
 #include <algorithm>
@@ -45,7 +45,7 @@ struct Args {
   int decode_seqs = 8, decode_context = 32, decode_steps = 16;
   int threads = 0;  // per rank; 0 = max(1, hardware threads / ranks)
   double timeout_s = 60;
-  bool skip_dispatch = true;  // ExecutorOptions::moe_skip_dispatch_when_ep_is_tp
+  bool skip_dispatch = false;  // ExecutorOptions::moe_skip_dispatch_when_ep_is_tp
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {
