@@ -13,7 +13,9 @@
 //             (comm::TimedCommunicator via ExecutorOptions::time_comm; a rank waiting in a
 //             collective for a slower peer counts as communication)
 //   compute = step - comm
-// Each figure is the median over the timed steps.
+// Each figure is the median over the timed steps. --ep-tp-dispatch run|skip (default run)
+// chooses, for layouts with ep == tp, between the configured dispatch and the all-reduce
+// path of MoeLayer (ExecutorOptions::moe_skip_dispatch_when_ep_is_tp), for A/B runs.
 #include <algorithm>
 #include <cstring>
 #include <cstdio>
@@ -43,6 +45,7 @@ struct Args {
   int decode_seqs = 8, decode_context = 32, decode_steps = 16;
   int threads = 0;  // per rank; 0 = max(1, hardware threads / ranks)
   double timeout_s = 60;
+  bool skip_dispatch = false;  // ExecutorOptions::moe_skip_dispatch_when_ep_is_tp
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -73,6 +76,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--decode-steps") a.decode_steps = std::stoi(next());
     else if (k == "--threads") a.threads = std::stoi(next());
     else if (k == "--comm-timeout-s") a.timeout_s = std::stod(next());
+    else if (k == "--ep-tp-dispatch") a.skip_dispatch = next() == "skip";  // skip | run
     else GOSSAMER_THROW(kInvalidArgument, "unknown option {}", k);
   }
   if (a.model.empty()) GOSSAMER_THROW(kInvalidArgument, "--model is required");
@@ -174,6 +178,7 @@ nlohmann::json run_layout(const Args& a, comm::Communicator& world, const std::s
   o.threads = a.threads > 0 ? a.threads
                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / world.size());
   o.time_comm = true;
+  o.moe_skip_dispatch_when_ep_is_tp = a.skip_dispatch;
   o.block_size = 16;
   const int ctx = std::max(a.prefill_tokens, a.decode_context + a.decode_steps + 1);
   const int per_seq = (ctx + o.block_size - 1) / o.block_size;
@@ -229,6 +234,8 @@ nlohmann::json run_layout(const Args& a, comm::Communicator& world, const std::s
   j["np"] = world.size();
   j["dispatch"] = worker::moe_dispatch_name(dispatch);
   j["threads_per_rank"] = o.threads;
+  j["ep_tp_dispatch"] = o.parallel.ep == o.parallel.tp && o.parallel.tp > 1
+                            ? (a.skip_dispatch ? "skipped (all-reduce of slots)" : "run") : "-";
   j["load_seconds"] = load_s;
   j["comm_seconds_by_group_max_over_ranks"] = groups;
   for (const auto* p : {&pre, &dec})

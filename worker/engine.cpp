@@ -19,6 +19,7 @@ ExecutorOptions executor_options(const EngineOptions& o) {
   e.threads = o.threads;
   e.block_size = o.block_size;
   e.time_comm = o.time_comm;
+  e.moe_skip_dispatch_when_ep_is_tp = o.moe_skip_dispatch_when_ep_is_tp;
   e.num_blocks = (o.max_context + o.block_size - 1) / o.block_size * o.max_sequences;
   return e;
 }

@@ -28,6 +28,7 @@ struct EngineOptions {
   int block_size = 16;      // tokens per KV block
   int prefill_chunk = 0;    // tokens per prefill step; 0 = the whole prompt at once
   bool time_comm = false;   // ExecutorOptions::time_comm (benchmarks)
+  bool moe_skip_dispatch_when_ep_is_tp = false;  // ExecutorOptions' (A/B and tests)
 };
 
 struct GenerateOptions {

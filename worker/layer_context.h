@@ -26,6 +26,11 @@ struct LayerContext {
   comm::Communicator* ep = nullptr;  // experts split (token dispatch)
   comm::Communicator* pp = nullptr;  // pipeline stages, group rank = stage index
   MoeDispatch dispatch = MoeDispatch::kAllGather;
+  // The EP group is exactly this rank's TP group (ep == tp > 1). The TP ranks hold the same
+  // tokens after the o_proj all-reduce, so the MoE layer skips the dispatch: each rank runs
+  // its experts' pairs of all tokens and one all-reduce of the per-slot outputs brings them
+  // together (MoeLayer::forward). Set by RankExecutor from the Mapping.
+  bool ep_spans_tp = false;
   DumpSink* dump = nullptr;
 
   bool tp_split() const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "comm/communicator.h"
 #include "core/error.h"
 #include "kernels/elementwise.h"
 #include "kernels/linear.h"
@@ -44,7 +45,10 @@ void MoeLayer::forward(const LayerContext& ctx, float* x, int64_t n) {
 
   // With heads split, the TP ranks hold the same n tokens; each routes and combines only
   // its share, and the shares are all-gathered at the end (no work done twice).
-  const auto share = tp_token_share(ctx, n);
+  // When the EP group is the TP group, every rank routes all n tokens instead (the router
+  // is E x H per token, cheap) and no tokens move: see below.
+  const bool local_dispatch = ctx.ep_spans_tp && ctx.ep_split();
+  const auto share = local_dispatch ? Range{0, n} : tp_token_share(ctx, n);
   const int64_t ns = share.size();
   const float* hs = h_.data() + share.begin * H;
   logits_.resize(static_cast<size_t>(ns * E));
@@ -58,9 +62,20 @@ void MoeLayer::forward(const LayerContext& ctx, float* x, int64_t n) {
   ExpertPlacement placement;
   placement.first_expert = first_expert_;
   placement.local_experts = static_cast<int64_t>(w_.mlp1.per_expert.size());
-  run_experts(ctx, hs, experts_.data(), ns, k, H, placement,
-              [&](int64_t e, const float* in, int64_t m, float* out) { run_expert(ctx, e, in, m, out); },
-              slot_out_.data());
+  const ExpertFn fn = [&](int64_t e, const float* in, int64_t m, float* out) { run_expert(ctx, e, in, m, out); };
+  if (local_dispatch) {
+    // Every rank already holds every token: run this rank's experts on their pairs (the
+    // other pairs stay zero), then one all-reduce of [n, k, H]. Exactly one rank
+    // contributes a non-zero row per pair (x + 0 = x), so each slot's output is exact and
+    // the combine below adds the same numbers in the same order as one rank. One
+    // collective per layer instead of five (counts, rows, ids, reduce-scatter, shares).
+    LayerContext solo = ctx;
+    solo.ep = nullptr;
+    run_experts(solo, hs, experts_.data(), ns, k, H, placement, fn, slot_out_.data());
+    ctx.ep->all_reduce_sum(slot_out_.data(), static_cast<size_t>(ns * k * H), ctx.exec.device);
+  } else {
+    run_experts(ctx, hs, experts_.data(), ns, k, H, placement, fn, slot_out_.data());
+  }
 
   // Combine in slot order (the order every layout uses).
   sum_.assign(static_cast<size_t>(n * H), 0.0f);
@@ -69,7 +84,7 @@ void MoeLayer::forward(const LayerContext& ctx, float* x, int64_t n) {
     for (int s = 0; s < k; ++s)
       kernels::axpy(ctx.exec, mine + t * H, weights_[static_cast<size_t>(t * k + s)],
                     slot_out_.data() + (t * k + s) * H, H);
-  gather_token_shares(ctx, sum_.data(), n, H);
+  if (!local_dispatch) gather_token_shares(ctx, sum_.data(), n, H);
   dump(ctx.dump, "moe_out", layer, sum_.data(), n, H);
   kernels::add_inplace(ctx.exec, x, sum_.data(), n * H);
   dump(ctx.dump, "resid_after_mlp", layer, x, n, H);

@@ -42,6 +42,8 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   ctx.ep = groups_.ep.get();
   ctx.pp = groups_.pp.get();
   ctx.dispatch = options.dispatch;
+  ctx.ep_spans_tp = options.moe_skip_dispatch_when_ep_is_tp && options.parallel.ep == options.parallel.tp &&
+                    options.parallel.tp > 1;
   runner_ = std::make_unique<ModelRunner>(weights_, *cache_, ctx);
   if (world.rank() == 0 && world.size() > 1) GLOG_INFO("{}", mapping_->table());
   GLOG_DEBUG("rank {}: {}", world.rank(), mapping_->describe());

@@ -35,6 +35,12 @@ struct ExecutorOptions {
   // one StepTiming per step: the scaling benchmark's compute/communication split. Off by
   // default, so the serving path makes no clock calls.
   bool time_comm = false;
+  // When ep == tp > 1, skip the MoE token dispatch (LayerContext::ep_spans_tp): one
+  // all-reduce of the per-slot outputs instead of five collectives per layer. Off by
+  // default: on this 2-core box it cut comm time at np 2 but raised it at np 4, where the
+  // [n, k, H] all-reduce moves more bytes than the reduce-scatter it replaces
+  // (docs/PERFORMANCE.md, "Scaling"). Equivalence-tested both ways (tests/mpi).
+  bool moe_skip_dispatch_when_ep_is_tp = false;
 };
 
 // One executed step on this rank, when ExecutorOptions::time_comm is set. The window starts

@@ -123,19 +123,21 @@ void compare(worker::Engine& dist, worker::Engine& one, const std::string& data,
 int run(int argc, char** argv) {
   comm::MpiRuntime mpi(&argc, &argv);
   configure_logging("warn", mpi.world_rank());
-  std::string parallel = "tp=1", dispatch = "allgather", layout = "hf";
+  std::string parallel = "tp=1", dispatch = "allgather", layout = "hf", ep_tp = "run";
   std::string data = GOSSAMER_TEST_DATA;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--parallel") parallel = argv[i + 1];
     else if (a == "--dispatch") dispatch = argv[i + 1];
     else if (a == "--layout") layout = argv[i + 1];
+    else if (a == "--ep-tp-dispatch") ep_tp = argv[i + 1];  // run | skip (ep == tp layouts)
   }
   auto world = mpi.world(std::chrono::seconds(120));
   worker::EngineOptions options;
   options.parallel = worker::parse_parallel(parallel);
   options.dispatch = worker::parse_moe_dispatch(dispatch);
   options.layout = layout == "original" ? model::CheckpointLayout::kOriginal : model::CheckpointLayout::kHF;
+  options.moe_skip_dispatch_when_ep_is_tp = ep_tp == "skip";
   options.threads = 1;
   options.max_context = 1024;
   options.max_sequences = 8;
@@ -150,8 +152,8 @@ int run(int argc, char** argv) {
   Tally t;
   compare(dist, one, data, t);
   dist.shutdown();
-  std::printf("parallel equivalence %s %s %s on %d ranks\n", parallel.c_str(), dispatch.c_str(),
-              layout.c_str(), mpi.world_size());
+  std::printf("parallel equivalence %s %s %s (ep=tp dispatch %s) on %d ranks\n", parallel.c_str(),
+              dispatch.c_str(), layout.c_str(), ep_tp.c_str(), mpi.world_size());
   std::printf("%d passed, %d failed\n", t.passed, t.failed);
   return t.failed == 0 ? 0 : 1;
 }
