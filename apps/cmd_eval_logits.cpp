@@ -2,7 +2,7 @@
 // Under mpirun every rank runs its shard and rank 0 writes the file.
 #include "apps/commands.h"
 #include "apps/common.h"
-#include "apps/job.h"
+#include "apps/mpi_world.h"
 #include "core/log.h"
 #include "core/npy.h"
 
@@ -25,9 +25,9 @@ void add_eval_logits_command(CLI::App& app) {
     auto options = model->engine_options(config);
     options.max_context = std::max<int>(options.max_context, static_cast<int>(ids.size()));
     options.max_sequences = 1;
-    Job job(nullptr, nullptr, config.runtime.comm_timeout());
-    job.run([&] {
-      worker::Engine engine(config.model.path, options, &job.world());
+    World world = make_world(config.runtime.comm_timeout());
+    run_on_all_ranks(world, [&] {
+      worker::Engine engine(config.model.path, options, world.comm.get());
       if (!engine.is_coordinator()) return engine.follow();
       std::vector<worker::DumpRequest> requests;
       for (const auto& s : dumps->specs) requests.push_back(worker::DumpRequest::parse(s));

@@ -8,7 +8,7 @@
 
 #include "apps/commands.h"
 #include "apps/common.h"
-#include "apps/job.h"
+#include "apps/mpi_world.h"
 #include "core/error.h"
 #include "model/harmony_completion.h"
 #include "model/harmony_conversation.h"
@@ -122,9 +122,9 @@ void add_generate_command(CLI::App& app) {
     auto options = model->engine_options(config);
     options.max_context = std::max<int>(options.max_context, static_cast<int>(prompt.ids.size()) + g.max_tokens);
     options.max_sequences = 1;
-    Job job(nullptr, nullptr, config.runtime.comm_timeout());
-    job.run([&] {
-      worker::Engine engine(config.model.path, options, &job.world());
+    World world = make_world(config.runtime.comm_timeout());
+    run_on_all_ranks(world, [&] {
+      worker::Engine engine(config.model.path, options, world.comm.get());
       if (!engine.is_coordinator()) return engine.follow();
       print_result(*p, prompt, engine.generate(prompt.ids, g));
     });

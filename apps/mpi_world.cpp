@@ -22,4 +22,16 @@ World make_world(std::chrono::milliseconds timeout) {
   return w;
 }
 
+void run_on_all_ranks(World& world, const std::function<void()>& body) {
+  if (!world.mpi || world.size() == 1) {
+    body();
+    return;
+  }
+  try {
+    body();
+  } catch (const std::exception& e) {
+    comm::MpiRuntime::abort(e.what(), 1);
+  }
+}
+
 }  // namespace gossamer::apps

@@ -3,6 +3,7 @@
 // started by an MPI launcher (Open MPI, MPICH/Hydra, Slurm PMI), a local one-rank world
 // otherwise, so `gossamer serve --model DIR` needs no MPI at all.
 #include <chrono>
+#include <functional>
 #include <memory>
 
 #include "comm/communicator.h"
@@ -21,5 +22,9 @@ struct World {
 bool launched_by_mpi();
 // Initializes MPI (FUNNELED) when launched by MPI; `timeout` is the collectives' deadline.
 World make_world(std::chrono::milliseconds timeout);
+
+// Runs body on this rank; in a multi-rank job an error on any rank ends the whole job
+// with its message (peers blocked in a collective would otherwise wait for their deadline).
+void run_on_all_ranks(World& world, const std::function<void()>& body);
 
 }  // namespace gossamer::apps
