@@ -24,15 +24,6 @@ ExecutorOptions executor_options(const EngineOptions& o) {
   return e;
 }
 
-SamplingParams to_plan(const kernels::SamplingParams& p) {
-  SamplingParams s;
-  s.temperature = p.temperature;
-  s.top_k = p.top_k;
-  s.top_p = p.top_p;
-  s.seed = p.seed;
-  return s;
-}
-
 }  // namespace
 
 Engine::Engine(const std::filesystem::path& model_dir, const EngineOptions& options,
@@ -132,7 +123,7 @@ void Engine::plan_chunk(StepPlan& plan, int64_t seq_id, const int32_t* ids, int3
   sp.start_pos = seq.length;
   sp.token_ids.assign(ids, ids + count);
   sp.block_table = seq.block_table;
-  sp.sampling = to_plan(sampling);
+  sp.sampling = plan_sampling(sampling);
   sp.want_logits = all_logits;
   sp.is_prefill = count > 1;
   plan.sequences.push_back(std::move(sp));

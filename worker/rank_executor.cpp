@@ -10,6 +10,24 @@
 
 namespace gossamer::worker {
 
+kernels::SamplingParams kernel_sampling(const SamplingParams& p) {
+  kernels::SamplingParams k;
+  k.temperature = p.temperature;
+  k.top_k = p.top_k;
+  k.top_p = p.top_p;
+  k.seed = p.seed;
+  return k;
+}
+
+SamplingParams plan_sampling(const kernels::SamplingParams& p) {
+  SamplingParams s;
+  s.temperature = p.temperature;
+  s.top_k = p.top_k;
+  s.top_p = p.top_p;
+  s.seed = p.seed;
+  return s;
+}
+
 RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const ExecutorOptions& options,
                            comm::Communicator& world)
     : options_(options), world_(world) {
@@ -76,19 +94,6 @@ StepResult RankExecutor::run_step(StepPlan* plan, DumpSink* dump) {
   return result;
 }
 
-namespace {
-
-kernels::SamplingParams to_kernel(const SamplingParams& p) {
-  kernels::SamplingParams k;
-  k.temperature = p.temperature;
-  k.top_k = p.top_k;
-  k.top_p = p.top_p;
-  k.seed = p.seed;
-  return k;
-}
-
-}  // namespace
-
 void RankExecutor::execute(const StepPlan& plan, std::vector<SequenceResult>& local, DumpSink* dump) {
   const auto& cfg = weights_.config;
   // This replica's sequences, in plan order.
@@ -139,7 +144,7 @@ void RankExecutor::execute(const StepPlan& plan, std::vector<SequenceResult>& lo
       std::memcpy(last_logits.data() + i * static_cast<size_t>(slice.size()),
                   logits.data() + last_row[i] * slice.size(), sizeof(float) * static_cast<size_t>(slice.size()));
       const auto* s = mine[static_cast<size_t>(part.begin) + i];
-      params.push_back(to_kernel(s->sampling));
+      params.push_back(kernel_sampling(s->sampling));
       steps.push_back(static_cast<uint64_t>(s->start_pos + static_cast<int64_t>(s->token_ids.size())));
     }
     const auto tokens = sample_rows(ctx, last_logits.data(), static_cast<int64_t>(batch.seqs.size()),

@@ -11,6 +11,7 @@
 
 #include "comm/communicator.h"
 #include "comm/process_groups.h"
+#include "kernels/sampling.h"
 #include "comm/timed_communicator.h"
 #include "model/checkpoint.h"
 #include "worker/dump.h"
@@ -22,6 +23,10 @@
 #include "worker/weights.h"
 
 namespace gossamer::worker {
+
+// The StepPlan's wire record of sampling parameters and the kernels' own, both ways.
+kernels::SamplingParams kernel_sampling(const SamplingParams& p);
+SamplingParams plan_sampling(const kernels::SamplingParams& p);
 
 struct ExecutorOptions {
   model::CheckpointLayout layout = model::CheckpointLayout::kAuto;
