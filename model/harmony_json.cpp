@@ -39,6 +39,25 @@ std::string float_repr(double d) {
   return Json(d).dump();
 }
 
+// Arrays and objects Python-style ("[a, b]", "{k: v}"); elements and keys are written by
+// the caller's functions, so json.dumps and repr() share the walk.
+void write_container(const Json& v, std::string& out, void (*element)(const Json&, std::string&),
+                     void (*key)(const std::string&, std::string&)) {
+  const bool object = v.is_object();
+  out += object ? '{' : '[';
+  bool first = true;
+  for (const auto& [k, e] : v.items()) {
+    if (!first) out += ", ";
+    first = false;
+    if (object) {
+      key(k, out);
+      out += ": ";
+    }
+    element(e, out);
+  }
+  out += object ? '}' : ']';
+}
+
 void dump(const Json& v, std::string& out) {
   switch (v.type()) {
     case Json::value_t::null: out += "null"; break;
@@ -47,30 +66,8 @@ void dump(const Json& v, std::string& out) {
     case Json::value_t::number_unsigned: out += std::to_string(v.get<uint64_t>()); break;
     case Json::value_t::number_float: out += float_repr(v.get<double>()); break;
     case Json::value_t::string: dump_string(v.get_ref<const std::string&>(), out); break;
-    case Json::value_t::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& e : v) {
-        if (!first) out += ", ";
-        first = false;
-        dump(e, out);
-      }
-      out += ']';
-      break;
-    }
-    case Json::value_t::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& [k, e] : v.items()) {
-        if (!first) out += ", ";
-        first = false;
-        dump_string(k, out);
-        out += ": ";
-        dump(e, out);
-      }
-      out += '}';
-      break;
-    }
+    case Json::value_t::array:
+    case Json::value_t::object: write_container(v, out, dump, dump_string); break;
     default: out += "null"; break;  // binary / discarded: never produced by parsing JSON
   }
 }
@@ -103,30 +100,8 @@ void repr_string(const std::string& s, std::string& out) {
 void repr(const Json& v, std::string& out) {
   switch (v.type()) {
     case Json::value_t::string: repr_string(v.get_ref<const std::string&>(), out); break;
-    case Json::value_t::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& e : v) {
-        if (!first) out += ", ";
-        first = false;
-        repr(e, out);
-      }
-      out += ']';
-      break;
-    }
-    case Json::value_t::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& [k, e] : v.items()) {
-        if (!first) out += ", ";
-        first = false;
-        repr_string(k, out);
-        out += ": ";
-        repr(e, out);
-      }
-      out += '}';
-      break;
-    }
+    case Json::value_t::array:
+    case Json::value_t::object: write_container(v, out, repr, repr_string); break;
     default: out += python_str(v); break;
   }
 }
