@@ -14,12 +14,14 @@
 #include <memory>
 #include <vector>
 
-#include "coordinator/kv_blocks.h"
+#include "worker/kv_blocks.h"
 #include "coordinator/request.h"
 #include "worker/rank_executor.h"
 #include "worker/step_plan.h"
 
 namespace gossamer::coordinator {
+
+using worker::KvBlocks;
 
 struct SchedulerOptions {
   int dp = 1;                     // DP replicas, each with its own KV pool

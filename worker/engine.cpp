@@ -37,7 +37,7 @@ Engine::Engine(const std::filesystem::path& model_dir, const EngineOptions& opti
   const auto exec_options = executor_options(options);
   executor_ = std::make_unique<RankExecutor>(model_dir, exec_options, *world_);
   for (int r = 0; r < options.parallel.dp; ++r)
-    allocators_.push_back(std::make_unique<BlockAllocator>(exec_options.num_blocks));
+    allocators_.emplace_back(exec_options.num_blocks, exec_options.block_size);
   if (is_coordinator())
     GLOG_INFO("engine ready in {:.2f} s ({} ranks, {})", timer.seconds(), world_->size(),
               options.parallel.to_string());
@@ -76,8 +76,8 @@ StepResult Engine::run(StepPlan& plan, DumpSink* dump) {
   return executor_->run_step(&plan, dump);
 }
 
-BlockAllocator& Engine::allocator_of(int64_t seq) {
-  return *allocators_[static_cast<size_t>(executor_->mapping().dp_replica_of(seq))];
+KvBlocks& Engine::allocator_of(int64_t seq) {
+  return allocators_[static_cast<size_t>(executor_->mapping().dp_replica_of(seq))];
 }
 
 int64_t Engine::open_sequence() {
@@ -100,7 +100,7 @@ int64_t Engine::sequence_length(int64_t seq) const {
 }
 
 int Engine::free_blocks(int64_t seq) const {
-  return allocators_[static_cast<size_t>(executor_->mapping().dp_replica_of(seq))]->num_free();
+  return allocators_[static_cast<size_t>(executor_->mapping().dp_replica_of(seq))].num_available();
 }
 
 void Engine::plan_chunk(StepPlan& plan, int64_t seq_id, const int32_t* ids, int32_t count,
@@ -117,7 +117,7 @@ void Engine::plan_chunk(StepPlan& plan, int64_t seq_id, const int32_t* ids, int3
   const int64_t have = static_cast<int64_t>(seq.block_table.size());
   if (needed > have && !allocator_of(seq_id).allocate(static_cast<int>(needed - have), seq.block_table))
     GOSSAMER_THROW(kInvalidArgument, "KV cache full: {} more blocks needed, {} free", needed - have,
-                   allocator_of(seq_id).num_free());
+                   allocator_of(seq_id).num_available());
   SequencePlan sp;
   sp.seq_id = seq_id;
   sp.start_pos = seq.length;

@@ -13,7 +13,7 @@
 
 #include "comm/communicator.h"
 #include "kernels/sampling.h"
-#include "worker/kv_cache.h"
+#include "worker/kv_blocks.h"
 #include "worker/rank_executor.h"
 
 namespace gossamer::worker {
@@ -87,7 +87,7 @@ class Engine {
     std::vector<int32_t> block_table;
     int64_t length = 0;
   };
-  BlockAllocator& allocator_of(int64_t seq);
+  KvBlocks& allocator_of(int64_t seq);
   // Adds seq's next chunk to plan, reserving KV blocks.
   void plan_chunk(StepPlan& plan, int64_t seq_id, const int32_t* ids, int32_t count,
                   bool all_logits, const kernels::SamplingParams& sampling);
@@ -97,7 +97,7 @@ class Engine {
   std::unique_ptr<comm::Communicator> local_world_;
   comm::Communicator* world_ = nullptr;
   std::unique_ptr<RankExecutor> executor_;
-  std::vector<std::unique_ptr<BlockAllocator>> allocators_;  // one per DP replica
+  std::vector<KvBlocks> allocators_;  // one per DP replica (no prefix caching here)
   std::map<int64_t, Sequence> sequences_;
   int64_t next_seq_ = 0;
   uint64_t step_ = 0;

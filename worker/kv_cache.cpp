@@ -6,27 +6,6 @@
 
 namespace gossamer::worker {
 
-BlockAllocator::BlockAllocator(int num_blocks) : total_(num_blocks) {
-  // Hand out low block ids first (pop from the back).
-  for (int i = num_blocks - 1; i >= 0; --i) free_.push_back(i);
-}
-
-bool BlockAllocator::allocate(int n, std::vector<int32_t>& table) {
-  if (n < 0 || n > num_free()) return false;
-  for (int i = 0; i < n; ++i) {
-    table.push_back(free_.back());
-    free_.pop_back();
-  }
-  return true;
-}
-
-void BlockAllocator::release(const std::vector<int32_t>& table) {
-  for (auto it = table.rbegin(); it != table.rend(); ++it) {
-    GOSSAMER_CHECK(*it >= 0 && *it < total_, "block {} out of range", *it);
-    free_.push_back(*it);
-  }
-}
-
 KvCache::KvCache(const KvCacheConfig& config) : config_(config) {
   if (config.num_blocks <= 0 || config.block_size <= 0)
     GOSSAMER_THROW(kInvalidArgument, "KV cache needs num_blocks > 0 and block_size > 0 (got {}, {})",

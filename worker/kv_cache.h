@@ -1,9 +1,8 @@
 #pragma once
 // Paged KV cache of one rank: for each of its layers, K and V storage
 //   [num_blocks, block_size, n_kv_heads_local, head_dim] f32
-// shared by all sequences, plus a free list of blocks. Who owns which block is decided by
-// whoever plans the steps (Engine here, the coordinator's scheduler in the service) and
-// reaches the kernels as a block table.
+// shared by all sequences. Who owns which block is decided by whoever plans the steps
+// (worker/kv_blocks.h) and reaches the kernels as a block table.
 #include <cstdint>
 #include <vector>
 
@@ -19,20 +18,6 @@ struct KvCacheConfig {
   int block_size = 16;    // tokens per block
   int num_blocks = 0;
   Device device = Device::kCPU;
-};
-
-class BlockAllocator {
- public:
-  explicit BlockAllocator(int num_blocks);
-  // Appends n free blocks to `table`; returns false (and takes none) when too few are free.
-  bool allocate(int n, std::vector<int32_t>& table);
-  void release(const std::vector<int32_t>& table);
-  int num_free() const { return static_cast<int>(free_.size()); }
-  int num_total() const { return total_; }
-
- private:
-  int total_;
-  std::vector<int32_t> free_;
 };
 
 class KvCache {

@@ -1,7 +1,7 @@
 // KV block accounting, prefix cache and scheduler decisions, without a model.
 #include <gtest/gtest.h>
 
-#include "coordinator/kv_blocks.h"
+#include "worker/kv_blocks.h"
 #include "coordinator/scheduler.h"
 
 namespace gossamer::coordinator {

@@ -1,5 +1,6 @@
 #pragma once
-// KV block accounting of one DP replica, as the scheduler sees it: which block ids are
+// KV block accounting of one DP replica, as whoever plans steps sees it (the service's
+// scheduler, the offline Engine): which block ids are
 // free, who holds each block (refcount), and a prefix cache of full blocks keyed by the
 // hash of every token id up to the block's end.
 //
@@ -17,7 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace gossamer::coordinator {
+namespace gossamer::worker {
 
 class KvBlocks {
  public:
@@ -66,4 +67,4 @@ class KvBlocks {
   int64_t hits_ = 0;
 };
 
-}  // namespace gossamer::coordinator
+}  // namespace gossamer::worker

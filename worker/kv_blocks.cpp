@@ -1,8 +1,8 @@
-#include "coordinator/kv_blocks.h"
+#include "worker/kv_blocks.h"
 
 #include "core/error.h"
 
-namespace gossamer::coordinator {
+namespace gossamer::worker {
 
 KvBlocks::KvBlocks(int num_blocks, int block_size)
     : block_size_(block_size),
@@ -108,4 +108,4 @@ void KvBlocks::release(const std::vector<int32_t>& table) {
   }
 }
 
-}  // namespace gossamer::coordinator
+}  // namespace gossamer::worker
