@@ -30,7 +30,7 @@ extern "C" void on_follower_signal(int) {}  // rank 0 decides when the job ends
 struct ServeArgs {
   std::string model, config, parallel, endpoint, tokenizer, layout, pid_file, endpoint_file;
   int threads = -1, max_context = 0, kv_block_size = 0, max_queue = 0, max_running = 0;
-  int64_t kv_blocks = -1, max_batch_tokens = 0, default_max_tokens = 0;
+  int64_t kv_blocks = -1, kv_window_blocks = -1, max_batch_tokens = 0, default_max_tokens = 0;
   double comm_timeout_s = -1, heartbeat_s = 0;
   bool no_prefix_cache = false;
 };
@@ -45,6 +45,7 @@ worker::RuntimeConfig load_config(const ServeArgs& a) {
   if (a.max_context > 0) cfg.server.max_context = a.max_context;
   if (a.kv_block_size > 0) cfg.runtime.kv_block_size = a.kv_block_size;
   if (a.kv_blocks >= 0) cfg.runtime.kv_blocks = a.kv_blocks;
+  if (a.kv_window_blocks >= 0) cfg.runtime.kv_window_blocks = a.kv_window_blocks;
   if (a.max_batch_tokens > 0) cfg.runtime.max_batch_tokens = a.max_batch_tokens;
   if (a.max_queue > 0) cfg.server.max_queue = a.max_queue;
   if (a.max_running > 0) cfg.server.max_running = a.max_running;
@@ -83,6 +84,9 @@ void serve(const ServeArgs& args) {
   ex.block_size = bs;
   // Default pool: room for 8 full-context sequences per replica.
   ex.num_blocks = static_cast<int>(cfg.runtime.kv_blocks > 0 ? cfg.runtime.kv_blocks : int64_t{blocks_per_context} * 8);
+  ex.num_window_blocks = static_cast<int>(cfg.runtime.kv_window_blocks);
+  ex.max_sequences = cfg.server.max_running;
+  ex.max_step_tokens = cfg.runtime.max_batch_tokens;
 
   // Rank 0 reads the tokenizer (seconds on a busy box) while the model loads; found here,
   // so a missing tokenizer fails before any collective.
@@ -138,8 +142,11 @@ void serve(const ServeArgs& args) {
   // Followers wait comm_timeout for the next plan: beat well within it.
   so.heartbeat = idle_every;
   so.scheduler.dp = cfg.parallel.sizes.dp;
-  so.scheduler.num_blocks = ex.num_blocks;
-  so.scheduler.block_size = bs;
+  const auto& kv = executor->kv_pool_sizes();
+  so.scheduler.num_blocks = kv.full_blocks;
+  so.scheduler.block_size = kv.block_size;
+  so.scheduler.window_blocks = kv.window_blocks;
+  so.scheduler.window = kv.window;
   so.scheduler.max_batch_tokens = cfg.runtime.max_batch_tokens;
   so.scheduler.max_running = cfg.server.max_running;
   so.scheduler.prefix_cache = !args.no_prefix_cache;
@@ -188,7 +195,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "CPU threads per rank (0 = all)");
   cmd->add_option("--max-context", a->max_context, "Tokens per sequence (prompt + output)");
   cmd->add_option("--kv-block-size", a->kv_block_size, "Tokens per KV block");
-  cmd->add_option("--kv-blocks", a->kv_blocks, "KV blocks per DP replica (0 = 8 full contexts)");
+  cmd->add_option("--kv-blocks", a->kv_blocks, "Full-attention KV blocks per DP replica (0 = 8 full contexts)");
+  cmd->add_option("--kv-window-blocks", a->kv_window_blocks,
+                  "Sliding-window KV blocks per DP replica (0 = sized from --max-running and --max-batch-tokens)");
   cmd->add_option("--max-batch-tokens", a->max_batch_tokens, "Token budget of one step");
   cmd->add_option("--max-queue", a->max_queue, "Waiting requests before `overloaded`");
   cmd->add_option("--max-running", a->max_running, "Sequences batched at once");

@@ -91,7 +91,10 @@ std::vector<int32_t> blocks_of(int seq, int per_seq) {
   return b;
 }
 
-worker::StepPlan make_step(int n_seqs, int start_pos, int tokens, int per_seq, int vocab, uint64_t step) {
+// Sliding-window layers get the same ids from their own pool (sized alike below): the
+// benchmark measures compute and communication, not KV memory.
+worker::StepPlan make_step(int n_seqs, int start_pos, int tokens, int per_seq, int vocab, bool sliding,
+                           uint64_t step) {
   worker::StepPlan plan;
   plan.step = step;
   for (int s = 0; s < n_seqs; ++s) {
@@ -101,6 +104,7 @@ worker::StepPlan make_step(int n_seqs, int start_pos, int tokens, int per_seq, i
     for (int t = 0; t < tokens; ++t)
       sp.token_ids.push_back(static_cast<int32_t>((7919ll * (start_pos + t) + 131 * s + 13) % vocab));
     sp.block_table = blocks_of(s, per_seq);
+    if (sliding) sp.window_block_table = sp.block_table;
     sp.is_prefill = tokens > 1;
     plan.sequences.push_back(std::move(sp));
   }
@@ -183,10 +187,12 @@ nlohmann::json run_layout(const Args& a, comm::Communicator& world, const std::s
   const int ctx = std::max(a.prefill_tokens, a.decode_context + a.decode_steps + 1);
   const int per_seq = (ctx + o.block_size - 1) / o.block_size;
   o.num_blocks = per_seq * std::max(a.prefill_seqs, a.decode_seqs);
+  o.num_window_blocks = o.num_blocks;
   Timer load;
   worker::RankExecutor ex(a.model, o, world);
   const double load_s = load.seconds();
   const int vocab = ex.config().vocab_size;
+  const bool sliding = ex.kv_pool_sizes().window > 0;
 
   std::vector<double> wall;  // rank 0: per run_step
   size_t n_prefill = 0, n_decode = 0, decode_first = 0;
@@ -198,13 +204,13 @@ nlohmann::json run_layout(const Args& a, comm::Communicator& world, const std::s
       wall.push_back(t.seconds());
     };
     // Warm-up: one prefill step pages the weights in and sizes the buffers.
-    run(make_step(a.prefill_seqs, 0, a.prefill_tokens, per_seq, vocab, step++));
+    run(make_step(a.prefill_seqs, 0, a.prefill_tokens, per_seq, vocab, sliding, step++));
     for (int i = 0; i < a.prefill_steps; ++i, ++n_prefill)
-      run(make_step(a.prefill_seqs, 0, a.prefill_tokens, per_seq, vocab, step++));
-    run(make_step(a.decode_seqs, 0, a.decode_context, per_seq, vocab, step++));  // decode context
+      run(make_step(a.prefill_seqs, 0, a.prefill_tokens, per_seq, vocab, sliding, step++));
+    run(make_step(a.decode_seqs, 0, a.decode_context, per_seq, vocab, sliding, step++));  // decode context
     decode_first = wall.size();
     for (int i = 0; i < a.decode_steps; ++i, ++n_decode)
-      run(make_step(a.decode_seqs, a.decode_context + i, 1, per_seq, vocab, step++));
+      run(make_step(a.decode_seqs, a.decode_context + i, 1, per_seq, vocab, sliding, step++));
     worker::StepPlan stop;
     stop.command = worker::StepCommand::kShutdown;
     ex.run_step(&stop);

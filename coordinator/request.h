@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "coordinator/output_stream.h"
+#include "worker/kv_pools.h"
 #include "worker/step_plan.h"
 
 namespace gossamer::coordinator {
@@ -35,8 +36,7 @@ struct Request {
   // Scheduling state.
   int64_t seq_id = -1;  // assigned at first admission; replica = seq_id % dp
   int replica = 0;
-  std::vector<int32_t> block_table;
-  std::vector<uint64_t> block_hashes;  // chain hashes of the full computed blocks
+  worker::SequenceKv kv;               // its KV blocks (both pools) and prefix hashes
   int64_t computed = 0;
   int64_t cached_tokens = 0;           // prompt tokens served from the prefix cache
   int preemptions = 0;

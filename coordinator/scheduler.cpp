@@ -10,7 +10,12 @@ namespace gossamer::coordinator {
 Scheduler::Scheduler(const SchedulerOptions& options) : options_(options) {
   GOSSAMER_CHECK(options.dp >= 1 && options.max_batch_tokens >= 1 && options.max_running >= 1,
                  "scheduler: dp, max_batch_tokens and max_running must be >= 1");
-  for (int r = 0; r < options.dp; ++r) pools_.emplace_back(options.num_blocks, options.block_size);
+  worker::KvPoolSizes sizes;
+  sizes.block_size = options.block_size;
+  sizes.full_blocks = options.num_blocks;
+  sizes.window_blocks = options.window_blocks;
+  sizes.window = options.window;
+  for (int r = 0; r < options.dp; ++r) pools_.emplace_back(sizes, options.prefix_cache);
 }
 
 void Scheduler::enqueue(std::unique_ptr<Request> r) { waiting_.push_back(std::move(r)); }
@@ -25,10 +30,7 @@ std::unique_ptr<Request> Scheduler::remove(const std::string& connection, const 
     out = std::move(*w);
     waiting_.erase(w);
   }
-  if (out && !out->block_table.empty()) {
-    pools_[static_cast<size_t>(out->replica)].release(out->block_table);
-    out->block_table.clear();
-  }
+  if (out) pools_[static_cast<size_t>(out->replica)].release(out->kv);
   return out;
 }
 
@@ -38,18 +40,12 @@ std::vector<std::unique_ptr<Request>> Scheduler::remove_all() {
   for (auto& r : waiting_) out.push_back(std::move(r));
   running_.clear();
   waiting_.clear();
-  for (auto& r : out)
-    if (!r->block_table.empty()) {
-      pools_[static_cast<size_t>(r->replica)].release(r->block_table);
-      r->block_table.clear();
-    }
+  for (auto& r : out) pools_[static_cast<size_t>(r->replica)].release(r->kv);
   return out;
 }
 
 void Scheduler::preempt(Request& victim) {
-  pools_[static_cast<size_t>(victim.replica)].release(victim.block_table);
-  victim.block_table.clear();
-  victim.block_hashes.clear();
+  pools_[static_cast<size_t>(victim.replica)].release(victim.kv);
   victim.computed = 0;
   ++victim.preemptions;
   ++preemptions_;
@@ -59,13 +55,11 @@ void Scheduler::preempt(Request& victim) {
   running_.erase(it);
 }
 
-// Makes r's block table cover positions [0, upto). May preempt later-admitted requests of
-// the same replica that are not in the current step.
+// Makes r's block tables cover positions [computed, upto). May preempt later-admitted
+// requests of the same replica that are not in the current step.
 bool Scheduler::ensure_blocks(Request& r, int64_t upto, bool may_preempt) {
-  auto& pool = pools_[static_cast<size_t>(r.replica)];
-  const int64_t need = (upto + options_.block_size - 1) / options_.block_size -
-                       static_cast<int64_t>(r.block_table.size());
-  while (!pool.allocate(static_cast<int>(need), r.block_table)) {
+  auto& pools = pools_[static_cast<size_t>(r.replica)];
+  while (!pools.reserve(r.kv, r.computed, upto)) {
     if (!may_preempt) return false;
     Request* victim = nullptr;
     for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
@@ -89,7 +83,8 @@ worker::SequencePlan Scheduler::sequence_plan(const Request& r, int64_t chunk) c
   sp.seq_id = r.seq_id;
   sp.start_pos = r.computed;
   sp.token_ids.assign(r.tokens.begin() + r.computed, r.tokens.begin() + r.computed + chunk);
-  sp.block_table = r.block_table;
+  sp.block_table = r.kv.full;
+  sp.window_block_table = r.kv.window;
   sp.sampling = r.sampling;
   sp.is_prefill = chunk > 1;
   return sp;
@@ -103,22 +98,15 @@ bool Scheduler::admit(Request& r, int64_t budget) {
     r.replica = best;
     r.seq_id = next_seq_++ * options_.dp + best;
   }
-  auto& pool = pools_[static_cast<size_t>(r.replica)];
+  auto& pools = pools_[static_cast<size_t>(r.replica)];
   const auto total = static_cast<int64_t>(r.tokens.size());
-  if (options_.prefix_cache && r.computed == 0) {
-    // Full blocks only, and never the last token: the step must compute at least one to sample.
-    const auto usable = static_cast<size_t>((total - 1) / options_.block_size);
-    auto hashes = pool.block_hashes(r.tokens, usable);
-    const size_t hit = pool.take_cached(hashes, r.block_table);
-    r.block_hashes.assign(hashes.begin(), hashes.begin() + static_cast<ptrdiff_t>(hit));
-    r.computed = static_cast<int64_t>(hit) * options_.block_size;
+  if (r.computed == 0) {
+    r.computed = pools.take_prefix(r.tokens, r.kv);
     if (!r.scheduled_once) r.cached_tokens = std::min(r.computed, r.prompt_tokens);
   }
   const int64_t chunk = std::min(total - r.computed, budget);
   if (!ensure_blocks(r, r.computed + chunk, false)) {
-    pool.release(r.block_table);
-    r.block_table.clear();
-    r.block_hashes.clear();
+    pools.release(r.kv);
     r.computed = 0;
     return false;
   }
@@ -160,19 +148,11 @@ std::vector<std::pair<Request*, int32_t>> Scheduler::apply(const worker::StepRes
   GOSSAMER_CHECK(result.sequences.size() == scheduled_.size(), "step returned {} results for {} sequences",
                  result.sequences.size(), scheduled_.size());
   std::vector<std::pair<Request*, int32_t>> out;
-  const auto bs = static_cast<size_t>(options_.block_size);
   for (size_t i = 0; i < scheduled_.size(); ++i) {
     Request& r = *scheduled_[i].request;
     r.computed += scheduled_[i].chunk;
     // Blocks whose content is now complete become shareable.
-    auto& pool = pools_[static_cast<size_t>(r.replica)];
-    while ((r.block_hashes.size() + 1) * bs <= static_cast<size_t>(r.computed)) {
-      const size_t b = r.block_hashes.size();
-      const uint64_t prev = b == 0 ? KvBlocks::kChainSeed : r.block_hashes.back();
-      const uint64_t h = KvBlocks::chain_hash(prev, std::span<const int32_t>(r.tokens).subspan(b * bs, bs));
-      r.block_hashes.push_back(h);
-      if (options_.prefix_cache) pool.register_full(r.block_table[b], h);
-    }
+    pools_[static_cast<size_t>(r.replica)].commit(r.kv, r.tokens, r.computed);
     if (r.computed == static_cast<int64_t>(r.tokens.size())) {
       const int32_t token = result.sequences[i].token;
       r.tokens.push_back(token);
@@ -183,25 +163,29 @@ std::vector<std::pair<Request*, int32_t>> Scheduler::apply(const worker::StepRes
   return out;
 }
 
-int64_t Scheduler::blocks_total() const {
+namespace {
+
+template <typename F>
+int64_t sum_over(const std::vector<KvPools>& pools, F f) {
   int64_t n = 0;
-  for (const auto& p : pools_) n += p.num_total();
+  for (const auto& p : pools) n += f(p);
   return n;
 }
-int64_t Scheduler::blocks_used() const {
-  int64_t n = 0;
-  for (const auto& p : pools_) n += p.num_used();
-  return n;
+
+}  // namespace
+
+int64_t Scheduler::blocks_total() const { return sum_over(pools_, [](const KvPools& p) { return p.full().num_total(); }); }
+int64_t Scheduler::blocks_used() const { return sum_over(pools_, [](const KvPools& p) { return p.full().num_used(); }); }
+int64_t Scheduler::blocks_cached() const { return sum_over(pools_, [](const KvPools& p) { return p.full().num_cached(); }); }
+int64_t Scheduler::window_blocks_total() const {
+  return sum_over(pools_, [](const KvPools& p) { return p.has_window() ? p.window().num_total() : 0; });
 }
-int64_t Scheduler::blocks_cached() const {
-  int64_t n = 0;
-  for (const auto& p : pools_) n += p.num_cached();
-  return n;
+int64_t Scheduler::window_blocks_used() const {
+  return sum_over(pools_, [](const KvPools& p) { return p.has_window() ? p.window().num_used() : 0; });
 }
-int64_t Scheduler::prefix_hit_blocks() const {
-  int64_t n = 0;
-  for (const auto& p : pools_) n += p.hits();
-  return n;
+int64_t Scheduler::window_blocks_cached() const {
+  return sum_over(pools_, [](const KvPools& p) { return p.has_window() ? p.window().num_cached() : 0; });
 }
+int64_t Scheduler::prefix_hit_blocks() const { return sum_over(pools_, [](const KvPools& p) { return p.prefix_hit_blocks(); }); }
 
 }  // namespace gossamer::coordinator

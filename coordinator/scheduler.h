@@ -6,7 +6,8 @@
 // blocks last. A request's first prompt blocks may come from the prefix cache. When a
 // running request needs a block and none is left, the most recently admitted request not
 // yet in this step is preempted: its blocks are freed and it goes back to the head of the
-// queue, to be recomputed later (its streamed output is kept).
+// queue, to be recomputed later (its streamed output is kept). Sliding-window layers have
+// their own block pool and give blocks back as they slide out of the window (KvPools).
 //
 // Thread-safety: none; the step thread owns it.
 #include <cstdint>
@@ -14,19 +15,21 @@
 #include <memory>
 #include <vector>
 
-#include "worker/kv_blocks.h"
+#include "worker/kv_pools.h"
 #include "coordinator/request.h"
 #include "worker/rank_executor.h"
 #include "worker/step_plan.h"
 
 namespace gossamer::coordinator {
 
-using worker::KvBlocks;
+using worker::KvPools;
 
 struct SchedulerOptions {
   int dp = 1;                     // DP replicas, each with its own KV pool
-  int num_blocks = 256;           // per replica
+  int num_blocks = 256;           // full-attention KV blocks per replica
   int block_size = 16;
+  int window_blocks = 0;          // sliding-window KV blocks per replica (0: no sliding layers)
+  int window = 0;                 // the model's sliding window in tokens (0: none)
   int64_t max_batch_tokens = 2048;  // tokens per step (decodes + prefill chunks)
   int max_running = 64;           // sequences in the batch at once (all replicas)
   bool prefix_cache = true;
@@ -59,10 +62,13 @@ class Scheduler {
   // returns the requests that got a new token (appended to their tokens), with it.
   std::vector<std::pair<Request*, int32_t>> apply(const worker::StepResult& result);
 
-  // Stats over all replicas.
+  // Stats over all replicas: the full-attention pool, then the sliding-window pool.
   int64_t blocks_total() const;
   int64_t blocks_used() const;
   int64_t blocks_cached() const;
+  int64_t window_blocks_total() const;
+  int64_t window_blocks_used() const;
+  int64_t window_blocks_cached() const;
   int64_t prefix_hit_blocks() const;
   int64_t preemptions() const { return preemptions_; }
   const SchedulerOptions& options() const { return options_; }
@@ -74,7 +80,7 @@ class Scheduler {
   worker::SequencePlan sequence_plan(const Request& r, int64_t chunk) const;
 
   SchedulerOptions options_;
-  std::vector<KvBlocks> pools_;                   // per DP replica
+  std::vector<KvPools> pools_;                    // per DP replica
   std::deque<std::unique_ptr<Request>> waiting_;
   std::vector<std::unique_ptr<Request>> running_;  // admission order
   std::vector<Scheduled> scheduled_;

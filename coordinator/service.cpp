@@ -109,6 +109,9 @@ struct Service::Loop {
       s.kv_blocks_total = scheduler.blocks_total();
       s.kv_blocks_used = scheduler.blocks_used();
       s.extra = {{"kv_blocks_cached", scheduler.blocks_cached()},
+                 {"kv_window_blocks_total", scheduler.window_blocks_total()},
+                 {"kv_window_blocks_used", scheduler.window_blocks_used()},
+                 {"kv_window_blocks_cached", scheduler.window_blocks_cached()},
                  {"prefix_cache_hit_blocks", scheduler.prefix_hit_blocks()},
                  {"preemptions", scheduler.preemptions()},
                  {"cancelled", cancelled},
@@ -198,9 +201,11 @@ void Service::run(const std::atomic<bool>& stop) {
     std::ofstream(tmp) << front->bound_endpoint() << "\n";
     std::rename(tmp.c_str(), options_.front.endpoint_file.c_str());
   }
-  GLOG_INFO("serving on {} ({} rank(s), {} KV blocks of {} tokens per replica, context {})",
-            front->bound_endpoint(), options_.front.world_size, options_.scheduler.num_blocks,
-            options_.scheduler.block_size, options_.max_context);
+  GLOG_INFO("serving on {} ({} rank(s); KV blocks of {} tokens per replica: {} full-attention, {} sliding-window "
+            "(window {}); context {})",
+            front->bound_endpoint(), options_.front.world_size, options_.scheduler.block_size,
+            options_.scheduler.num_blocks, options_.scheduler.window_blocks, options_.scheduler.window,
+            options_.max_context);
   // Closes the reply channel and lets the front door flush it before it goes away; the
   // outbox socket must close before the front door's context ends.
   auto close_front = [&] {

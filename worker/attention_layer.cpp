@@ -46,7 +46,7 @@ void AttentionLayer::forward(const LayerContext& ctx, float* x, const ForwardBat
   shape.window = cfg.is_sliding(layer) ? cfg.sliding_window : 0;
   shape.sm_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   for (const auto& s : batch.seqs) {
-    auto kv = cache.view(local_layer_, s.block_table);
+    auto kv = cache.view(local_layer_, s);
     const int64_t off = s.first;
     kernels::kv_cache_write(ctx.exec, kv, k_.data() + off * nkv * d, v_.data() + off * nkv * d,
                             batch.positions.data() + off, s.count, shape);

@@ -13,6 +13,9 @@ struct SequenceChunk {
   int32_t count = 0;       // tokens of this sequence in the batch
   int32_t start_pos = 0;   // position of its first token (tokens before it are cached)
   const int32_t* block_table = nullptr;  // logical -> physical KV block, covers start_pos+count
+  // The same for sliding-window layers (kNoBlock where no query of the chunk can see);
+  // null when the model has none.
+  const int32_t* window_block_table = nullptr;
   bool all_logits = false; // logits for every token (eval-logits) or only the last
 };
 
@@ -26,7 +29,7 @@ struct ForwardBatch {
   std::vector<int32_t> logit_rows() const;
   // Appends one sequence's chunk; fills positions.
   void add(int64_t seq_id, const int32_t* ids, int32_t count, int32_t start_pos,
-           const int32_t* block_table, bool all_logits);
+           const int32_t* block_table, const int32_t* window_block_table, bool all_logits);
 };
 
 }  // namespace gossamer::worker

@@ -21,6 +21,9 @@ ExecutorOptions executor_options(const EngineOptions& o) {
   e.time_comm = o.time_comm;
   e.moe_skip_dispatch_when_ep_is_tp = o.moe_skip_dispatch_when_ep_is_tp;
   e.num_blocks = (o.max_context + o.block_size - 1) / o.block_size * o.max_sequences;
+  // eval_batch feeds whole prompts of several sequences in one step.
+  e.max_sequences = o.max_sequences;
+  e.max_step_tokens = int64_t{o.prefill_chunk > 0 ? o.prefill_chunk : o.max_context} * o.max_sequences;
   return e;
 }
 
@@ -36,8 +39,7 @@ Engine::Engine(const std::filesystem::path& model_dir, const EngineOptions& opti
   Timer timer;
   const auto exec_options = executor_options(options);
   executor_ = std::make_unique<RankExecutor>(model_dir, exec_options, *world_);
-  for (int r = 0; r < options.parallel.dp; ++r)
-    allocators_.emplace_back(exec_options.num_blocks, exec_options.block_size);
+  for (int r = 0; r < options.parallel.dp; ++r) pools_.emplace_back(executor_->kv_pool_sizes(), false);
   if (is_coordinator())
     GLOG_INFO("engine ready in {:.2f} s ({} ranks, {})", timer.seconds(), world_->size(),
               options.parallel.to_string());
@@ -76,8 +78,12 @@ StepResult Engine::run(StepPlan& plan, DumpSink* dump) {
   return executor_->run_step(&plan, dump);
 }
 
-KvBlocks& Engine::allocator_of(int64_t seq) {
-  return allocators_[static_cast<size_t>(executor_->mapping().dp_replica_of(seq))];
+KvPools& Engine::pools_of(int64_t seq) {
+  return pools_[static_cast<size_t>(executor_->mapping().dp_replica_of(seq))];
+}
+
+const KvPools& Engine::kv_pools(int64_t seq) const {
+  return pools_[static_cast<size_t>(executor_->mapping().dp_replica_of(seq))];
 }
 
 int64_t Engine::open_sequence() {
@@ -89,7 +95,7 @@ int64_t Engine::open_sequence() {
 void Engine::close_sequence(int64_t seq) {
   auto it = sequences_.find(seq);
   if (it == sequences_.end()) return;
-  allocator_of(seq).release(it->second.block_table);
+  pools_of(seq).release(it->second.kv);
   sequences_.erase(it);
 }
 
@@ -100,7 +106,7 @@ int64_t Engine::sequence_length(int64_t seq) const {
 }
 
 int Engine::free_blocks(int64_t seq) const {
-  return allocators_[static_cast<size_t>(executor_->mapping().dp_replica_of(seq))].num_available();
+  return kv_pools(seq).num_available();
 }
 
 void Engine::plan_chunk(StepPlan& plan, int64_t seq_id, const int32_t* ids, int32_t count,
@@ -113,16 +119,17 @@ void Engine::plan_chunk(StepPlan& plan, int64_t seq_id, const int32_t* ids, int3
   if (seq.length + count > options_.max_context)
     GOSSAMER_THROW(kInvalidArgument, "sequence of {} tokens exceeds the context of {}",
                    seq.length + count, options_.max_context);
-  const int64_t needed = (seq.length + count + options_.block_size - 1) / options_.block_size;
-  const int64_t have = static_cast<int64_t>(seq.block_table.size());
-  if (needed > have && !allocator_of(seq_id).allocate(static_cast<int>(needed - have), seq.block_table))
-    GOSSAMER_THROW(kInvalidArgument, "KV cache full: {} more blocks needed, {} free", needed - have,
-                   allocator_of(seq_id).num_available());
+  auto& pools = pools_of(seq_id);
+  if (!pools.reserve(seq.kv, seq.length, seq.length + count))
+    GOSSAMER_THROW(kInvalidArgument, "KV cache full: no room for {} more tokens of sequence {} ({} full-attention "
+                   "blocks free{})", count, seq_id, pools.num_available(),
+                   pools.has_window() ? fmt::format(", {} window blocks", pools.window().num_available()) : "");
   SequencePlan sp;
   sp.seq_id = seq_id;
   sp.start_pos = seq.length;
   sp.token_ids.assign(ids, ids + count);
-  sp.block_table = seq.block_table;
+  sp.block_table = seq.kv.full;
+  sp.window_block_table = seq.kv.window;
   sp.sampling = plan_sampling(sampling);
   sp.want_logits = all_logits;
   sp.is_prefill = count > 1;

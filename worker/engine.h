@@ -13,7 +13,7 @@
 
 #include "comm/communicator.h"
 #include "kernels/sampling.h"
-#include "worker/kv_blocks.h"
+#include "worker/kv_pools.h"
 #include "worker/rank_executor.h"
 
 namespace gossamer::worker {
@@ -66,7 +66,9 @@ class Engine {
   int64_t open_sequence();
   void close_sequence(int64_t seq);
   int64_t sequence_length(int64_t seq) const;
-  int free_blocks(int64_t seq) const;  // free KV blocks of seq's replica
+  int free_blocks(int64_t seq) const;  // free full-attention KV blocks of seq's replica
+  // The KV pools of seq's replica (block accounting, as the tests see it).
+  const KvPools& kv_pools(int64_t seq) const;
 
   // Appends tokens to a sequence through its KV cache (chunked per prefill_chunk) and
   // returns logits [count, vocab] (all_logits) or [1, vocab] for the last token.
@@ -84,10 +86,10 @@ class Engine {
 
  private:
   struct Sequence {
-    std::vector<int32_t> block_table;
+    SequenceKv kv;
     int64_t length = 0;
   };
-  KvBlocks& allocator_of(int64_t seq);
+  KvPools& pools_of(int64_t seq);
   // Adds seq's next chunk to plan, reserving KV blocks.
   void plan_chunk(StepPlan& plan, int64_t seq_id, const int32_t* ids, int32_t count,
                   bool all_logits, const kernels::SamplingParams& sampling);
@@ -97,7 +99,7 @@ class Engine {
   std::unique_ptr<comm::Communicator> local_world_;
   comm::Communicator* world_ = nullptr;
   std::unique_ptr<RankExecutor> executor_;
-  std::vector<KvBlocks> allocators_;  // one per DP replica (no prefix caching here)
+  std::vector<KvPools> pools_;  // one per DP replica (no prefix caching here)
   std::map<int64_t, Sequence> sequences_;
   int64_t next_seq_ = 0;
   uint64_t step_ = 0;

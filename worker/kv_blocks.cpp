@@ -39,21 +39,26 @@ std::vector<uint64_t> KvBlocks::block_hashes(std::span<const int32_t> tokens, si
   return out;
 }
 
+int32_t KvBlocks::take(uint64_t hash) {
+  auto it = by_hash_.find(hash);
+  GOSSAMER_CHECK(it != by_hash_.end(), "KV block with hash {:#x} is not cached", hash);
+  const int32_t b = it->second;
+  if (in_lru_[static_cast<size_t>(b)]) {
+    lru_.erase(lru_pos_[static_cast<size_t>(b)]);
+    in_lru_[static_cast<size_t>(b)] = false;
+  }
+  ++refs_[static_cast<size_t>(b)];
+  ++hits_;
+  return b;
+}
+
 size_t KvBlocks::take_cached(std::span<const uint64_t> hashes, std::vector<int32_t>& table) {
   size_t n = 0;
   for (uint64_t h : hashes) {
-    auto it = by_hash_.find(h);
-    if (it == by_hash_.end()) break;
-    const int32_t b = it->second;
-    if (in_lru_[static_cast<size_t>(b)]) {
-      lru_.erase(lru_pos_[static_cast<size_t>(b)]);
-      in_lru_[static_cast<size_t>(b)] = false;
-    }
-    ++refs_[static_cast<size_t>(b)];
-    table.push_back(b);
+    if (!contains(h)) break;
+    table.push_back(take(h));
     ++n;
   }
-  hits_ += static_cast<int64_t>(n);
   return n;
 }
 
@@ -93,18 +98,21 @@ void KvBlocks::register_full(int32_t block, uint64_t hash) {
   cached_[b] = true;
 }
 
-void KvBlocks::release(const std::vector<int32_t>& table) {
-  for (int32_t block : table) {
-    const auto b = static_cast<size_t>(block);
-    GOSSAMER_CHECK(refs_[b] > 0, "KV block {} released more often than taken", block);
-    if (--refs_[b] > 0) continue;
-    if (cached_[b]) {
-      lru_.push_back(block);
-      lru_pos_[b] = std::prev(lru_.end());
-      in_lru_[b] = true;
-    } else {
-      free_.push_back(block);
-    }
+void KvBlocks::release(std::span<const int32_t> table) {
+  for (int32_t block : table) release(block);
+}
+
+void KvBlocks::release(int32_t block) {
+  GOSSAMER_CHECK(block >= 0 && block < num_total(), "KV block {} out of range", block);
+  const auto b = static_cast<size_t>(block);
+  GOSSAMER_CHECK(refs_[b] > 0, "KV block {} released more often than taken", block);
+  if (--refs_[b] > 0) return;
+  if (cached_[b]) {
+    lru_.push_back(block);
+    lru_pos_[b] = std::prev(lru_.end());
+    in_lru_[b] = true;
+  } else {
+    free_.push_back(block);
   }
 }
 

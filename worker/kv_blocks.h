@@ -34,6 +34,10 @@ class KvBlocks {
   // Takes the longest cached prefix of `hashes`: appends its blocks to `table` (refcount +1)
   // and returns how many blocks were taken.
   size_t take_cached(std::span<const uint64_t> hashes, std::vector<int32_t>& table);
+  // Whether a block with this chain hash is cached (taken or evictable).
+  bool contains(uint64_t hash) const { return by_hash_.count(hash) != 0; }
+  // Takes the cached block with this hash (refcount + 1); the caller checked contains().
+  int32_t take(uint64_t hash);
   // Appends n fresh blocks (refcount 1) to `table`; false (and nothing taken) when fewer than
   // n are free or evictable.
   bool allocate(int n, std::vector<int32_t>& table);
@@ -41,7 +45,8 @@ class KvBlocks {
   // hash is already cached by another block).
   void register_full(int32_t block, uint64_t hash);
   // Drops one reference to each block of `table` (a finished, cancelled or preempted sequence).
-  void release(const std::vector<int32_t>& table);
+  void release(std::span<const int32_t> table);
+  void release(int32_t block);
 
   int num_total() const { return static_cast<int>(refs_.size()); }
   // Blocks a new allocation can get: free plus cached-but-unreferenced.

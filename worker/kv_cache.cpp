@@ -1,33 +1,36 @@
 #include "worker/kv_cache.h"
 
-#include <algorithm>
-
 #include "core/error.h"
 
 namespace gossamer::worker {
 
 KvCache::KvCache(const KvCacheConfig& config) : config_(config) {
-  if (config.num_blocks <= 0 || config.block_size <= 0)
-    GOSSAMER_THROW(kInvalidArgument, "KV cache needs num_blocks > 0 and block_size > 0 (got {}, {})",
-                   config.num_blocks, config.block_size);
-  Shape shape{config.num_blocks, config.block_size, config.n_kv_heads, config.head_dim};
-  for (int l = 0; l < config.num_layers; ++l) {
+  if (config.block_size <= 0)
+    GOSSAMER_THROW(kInvalidArgument, "KV cache needs block_size > 0 (got {})", config.block_size);
+  for (bool sliding : config.sliding) {
+    const int blocks = sliding ? config.num_window_blocks : config.num_blocks;
+    if (blocks <= 0)
+      GOSSAMER_THROW(kInvalidArgument, "KV cache: the {} pool needs blocks > 0 (got {})",
+                     sliding ? "sliding-window" : "full-attention", blocks);
+    Shape shape{blocks, config.block_size, config.n_kv_heads, config.head_dim};
     k_.emplace_back(DType::kF32, shape, config.device);
     v_.emplace_back(DType::kF32, shape, config.device);
   }
 }
 
-kernels::KvCacheView KvCache::view(int layer, const int32_t* block_table) const {
-  GOSSAMER_CHECK(layer >= 0 && layer < config_.num_layers, "layer {}", layer);
+kernels::KvCacheView KvCache::view(int layer, const SequenceChunk& seq) const {
+  GOSSAMER_CHECK(layer >= 0 && layer < num_layers(), "layer {}", layer);
   const auto l = static_cast<size_t>(layer);
-  return kernels::KvCacheView{k_[l].as<float>(), v_[l].as<float>(), config_.block_size,
-                              block_table};
+  const int32_t* table = config_.sliding[l] ? seq.window_block_table : seq.block_table;
+  GOSSAMER_CHECK(table != nullptr, "sequence {} has no {} block table", seq.seq_id,
+                 config_.sliding[l] ? "sliding-window" : "full-attention");
+  return kernels::KvCacheView{k_[l].as<float>(), v_[l].as<float>(), config_.block_size, table};
 }
 
 size_t KvCache::bytes() const {
-  return 2ull * static_cast<size_t>(config_.num_layers) * static_cast<size_t>(config_.num_blocks) *
-         static_cast<size_t>(config_.block_size) * static_cast<size_t>(config_.n_kv_heads) *
-         static_cast<size_t>(config_.head_dim) * sizeof(float);
+  size_t n = 0;
+  for (const auto& t : k_) n += 2 * t.view().nbytes();
+  return n;
 }
 
 }  // namespace gossamer::worker

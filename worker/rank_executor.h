@@ -16,6 +16,7 @@
 #include "model/checkpoint.h"
 #include "worker/dump.h"
 #include "worker/kv_cache.h"
+#include "worker/kv_pools.h"
 #include "worker/layer_context.h"
 #include "worker/mapping.h"
 #include "worker/model_runner.h"
@@ -34,7 +35,12 @@ struct ExecutorOptions {
   MoeDispatch dispatch = MoeDispatch::kAllGather;
   int threads = 0;        // CPU threads of this rank (0 = all hardware threads)
   int block_size = 16;    // tokens per KV block
-  int num_blocks = 256;   // KV blocks per DP replica (every rank of a replica alike)
+  int num_blocks = 256;   // full-attention KV blocks per DP replica (every rank alike)
+  // Sliding-window KV blocks per DP replica; 0 = sized for max_sequences sequences fed
+  // max_step_tokens tokens a step (resolve_kv_pool_sizes).
+  int num_window_blocks = 0;
+  int64_t max_sequences = 64;
+  int64_t max_step_tokens = 2048;
   int micro_batches = 0;  // pipeline micro-batches per step (0 = pp)
   // Wrap the process groups (and the results gather) in comm::TimedCommunicator and keep
   // one StepTiming per step: the scaling benchmark's compute/communication split. Off by
@@ -85,6 +91,10 @@ class RankExecutor {
   const Mapping& mapping() const { return *mapping_; }
   const model::ModelConfig& config() const { return weights_.config; }
   const ExecutorOptions& options() const { return options_; }
+  // The KV pools every rank holds, resolved from the options and the model: the planner
+  // (rank 0) allocates blocks from pools of exactly these sizes.
+  const KvPoolSizes& kv_pool_sizes() const { return kv_sizes_; }
+  size_t kv_cache_bytes() const { return cache_->bytes(); }
   bool is_coordinator() const { return world_.rank() == 0; }
 
   // With ExecutorOptions::time_comm: cumulative figures per group and operation, and one
@@ -94,6 +104,7 @@ class RankExecutor {
   void clear_step_timings() { step_timings_.clear(); }
 
  private:
+  void check_block_tables(const SequencePlan& s) const;
   // Runs this replica's sequences of the plan; fills results on result-holding ranks.
   void execute(const StepPlan& plan, std::vector<SequenceResult>& local, DumpSink* dump);
   StepResult gather_results(const StepPlan& plan, const std::vector<SequenceResult>& local);
@@ -109,6 +120,7 @@ class RankExecutor {
   comm::ProcessGroups groups_;
   std::unique_ptr<ThreadPool> pool_;
   ModelWeights weights_;
+  KvPoolSizes kv_sizes_;
   std::unique_ptr<KvCache> cache_;
   std::unique_ptr<ModelRunner> runner_;
 };

@@ -152,13 +152,14 @@ void read_parallel(const Walker& w, const YAML::Node& n, ParallelSettings* p) {
 
 void read_runtime(const Walker& w, const YAML::Node& n, RuntimeSettings* r) {
   w.each_key(n, "runtime",
-             {"threads", "max_batch_tokens", "kv_block_size", "kv_blocks", "comm_timeout_s",
-              "device"},
+             {"threads", "max_batch_tokens", "kv_block_size", "kv_blocks", "kv_window_blocks",
+              "comm_timeout_s", "device"},
              [&](const std::string& k, const YAML::Node& v, const std::string& path) {
                if (k == "threads") r->threads = static_cast<int>(w.integer(v, path, 0, 4096));
                if (k == "max_batch_tokens") r->max_batch_tokens = w.integer(v, path, 1);
                if (k == "kv_block_size") r->kv_block_size = static_cast<int>(w.integer(v, path, 1, 4096));
-               if (k == "kv_blocks") r->kv_blocks = w.integer(v, path, 0, INT64_MAX);
+               if (k == "kv_blocks") r->kv_blocks = w.integer(v, path, 0, INT32_MAX);
+               if (k == "kv_window_blocks") r->kv_window_blocks = w.integer(v, path, 0, INT32_MAX);
                if (k == "comm_timeout_s") r->comm_timeout_s = w.non_negative(v, path);
                if (k == "device") r->device = w.choice(v, path, {"cpu", "cuda"});
              });

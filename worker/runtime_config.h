@@ -5,7 +5,7 @@
 //   model:    {path: DIR, layout: auto|hf|original}
 //   parallel: {tp: 2, dp: 1, ep: 2, pp: 1, moe_dispatch: allgather|alltoall}
 //   runtime:  {threads: 0, max_batch_tokens: 2048, kv_block_size: 16, kv_blocks: 0,
-//              comm_timeout_s: 60, device: cpu|cuda}
+//              kv_window_blocks: 0, comm_timeout_s: 60, device: cpu|cuda}
 //   server:   {endpoint: "tcp://*:5555", max_queue: 256, max_frame_bytes: 16777216,
 //              heartbeat_s: 5, max_context: 4096, max_running: 64, default_max_tokens: 512,
 //              max_tokens: 32768, curve_secret_key_file: "", curve_authorized_keys_file: ""}
@@ -43,7 +43,10 @@ struct RuntimeSettings {
   int threads = 0;                   // compute threads per rank; 0 = the cores this rank has
   int64_t max_batch_tokens = 2048;   // token budget of one step (prefill chunks + decodes)
   int kv_block_size = 16;            // tokens per KV block
-  int64_t kv_blocks = 0;             // KV blocks per rank; 0 = size from free memory
+  int64_t kv_blocks = 0;             // full-attention KV blocks per DP replica;
+                                     // 0 = room for 8 sequences of max_context
+  int64_t kv_window_blocks = 0;      // sliding-window KV blocks per DP replica; 0 = sized
+                                     // from max_running and max_batch_tokens
   double comm_timeout_s = 60;        // deadline of one collective (comm::Communicator);
                                      // 0 = none (blocking MPI calls, fastest; a hung peer
                                      // is then caught only by the launcher)

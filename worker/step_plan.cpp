@@ -93,6 +93,10 @@ class Reader {
 std::string sequence_problem(const SequencePlan& s) {
   if (s.seq_id < 0) return fmt::format("seq_id {} is negative", s.seq_id);
   if (s.start_pos < 0) return fmt::format("start_pos {} is negative", s.start_pos);
+  for (int32_t b : s.block_table)
+    if (b < 0) return fmt::format("block_table holds a negative block id {}", b);
+  for (int32_t b : s.window_block_table)
+    if (b < -1) return fmt::format("window_block_table holds block id {} (below -1)", b);
   const auto& p = s.sampling;
   if (!std::isfinite(p.temperature) || p.temperature < 0)
     return fmt::format("temperature {} is not a finite value >= 0", p.temperature);
@@ -120,6 +124,7 @@ std::vector<uint8_t> StepPlan::serialize() const {
     body.put(s.start_pos);
     body.put_ids(s.token_ids);
     body.put_ids(s.block_table);
+    body.put_ids(s.window_block_table);
     body.put(s.sampling.temperature);
     body.put(s.sampling.top_k);
     body.put(s.sampling.top_p);
@@ -163,8 +168,8 @@ StepPlan StepPlan::deserialize(std::span<const uint8_t> bytes) {
                    plan.step, body_bytes, r.remaining());
   if (checksum_of(bytes) != checksum)
     GOSSAMER_THROW(kCorruptData, "step plan {}: checksum mismatch", plan.step);
-  // The smallest sequence record is 41 bytes; bound the count before reserving.
-  constexpr uint64_t kMinSequenceBytes = 8 + 8 + 4 + 4 + 4 + 4 + 4 + 8 + 1;
+  // The smallest sequence record is 49 bytes; bound the count before reserving.
+  constexpr uint64_t kMinSequenceBytes = 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 8 + 1;
   if (uint64_t{n_seq} * kMinSequenceBytes > body_bytes)
     GOSSAMER_THROW(kCorruptData, "step plan {}: {} sequences cannot fit in {} bytes",
                    plan.step, n_seq, body_bytes);
@@ -175,6 +180,7 @@ StepPlan StepPlan::deserialize(std::span<const uint8_t> bytes) {
     s.start_pos = r.get<int64_t>("start_pos");
     s.token_ids = r.get_ids("token_ids");
     s.block_table = r.get_ids("block_table");
+    s.window_block_table = r.get_ids("window_block_table");
     s.sampling.temperature = r.get<float>("temperature");
     s.sampling.top_k = r.get<int32_t>("top_k");
     s.sampling.top_p = r.get<float>("top_p");

@@ -6,11 +6,13 @@
 // picks its own sequences with Mapping::owns_sequence(seq_id), and every rank can derive
 // the per-replica token counts that size the EP collectives.
 //
-// Wire format v1, little-endian, no padding:
+// Wire format v2, little-endian, no padding:
 //   header (36 bytes): u32 magic "GSPL" | u16 version | u8 command | u8 zero
 //                      | u64 step | u32 n_sequences | u64 body_bytes | u64 checksum
 //   body, per sequence: i64 seq_id | i64 start_pos | u32 n_tokens | i32 tokens[n_tokens]
-//                      | u32 n_blocks | i32 block_table[n_blocks] | f32 temperature
+//                      | u32 n_blocks | i32 block_table[n_blocks]
+//                      | u32 n_window_blocks | i32 window_block_table[n_window_blocks]
+//                      | f32 temperature
 //                      | i32 top_k | f32 top_p | u64 seed | u8 flags (bit0 want_logits,
 //                      bit1 is_prefill; other bits zero)
 // checksum = FNV-1a 64 of the whole record with the checksum field skipped.
@@ -45,8 +47,12 @@ struct SequencePlan {
   int64_t seq_id = 0;                 // coordinator's id; DP replica = seq_id % dp
   int64_t start_pos = 0;              // position of token_ids[0] in the sequence
   std::vector<int32_t> token_ids;     // [n_tokens]: one for decode, a chunk for prefill
-  std::vector<int32_t> block_table;   // [n_blocks]: KV block ids covering positions
-                                      // [0, start_pos + n_tokens), kv_block_size each
+  std::vector<int32_t> block_table;   // [n_blocks]: KV block ids of the full-attention
+                                      // layers covering positions [0, start_pos + n_tokens),
+                                      // kv_block_size each
+  std::vector<int32_t> window_block_table;  // the same for sliding-window layers, from their
+                                      // own pool; -1 (kNoBlock) for blocks no query of this
+                                      // chunk can see. Empty when the model has none.
   SamplingParams sampling;
   bool want_logits = false;           // return the logits of every token of the chunk (eval-logits)
   bool is_prefill = false;            // a prompt chunk (sample only when it is the last)
@@ -55,7 +61,7 @@ struct SequencePlan {
 
 struct StepPlan {
   static constexpr uint32_t kMagic = 0x4C505347;  // "GSPL" in little-endian bytes
-  static constexpr uint16_t kVersion = 1;
+  static constexpr uint16_t kVersion = 2;
   static constexpr size_t kHeaderBytes = 36;
   // A bound on a broadcast plan, far above any real step (guards the length broadcast).
   static constexpr uint64_t kMaxBytes = uint64_t{1} << 30;

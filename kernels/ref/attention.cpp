@@ -4,11 +4,16 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.h"
+
 namespace gossamer::kernels::ref {
 
 int64_t kv_offset(const KvCacheView& kv, int64_t pos, int64_t kv_head,
                   const AttentionShape& shape) {
   int64_t phys = kv.block_table[pos / kv.block_size];
+  // The oracle refuses what the fast kernels assume never happens: touching a block the
+  // planner handed back (-1, outside the window) or never had.
+  GOSSAMER_CHECK(phys >= 0, "attention touched position {} whose KV block was handed back", pos);
   int64_t row = phys * kv.block_size + pos % kv.block_size;
   return (row * shape.n_kv_heads + kv_head) * shape.head_dim;
 }

@@ -7,6 +7,8 @@
 namespace gossamer::coordinator {
 namespace {
 
+using worker::KvBlocks;
+
 std::unique_ptr<Request> make_request(const std::string& id, std::vector<int32_t> tokens) {
   auto r = std::make_unique<Request>();
   r->connection = "c";
@@ -132,6 +134,66 @@ TEST(Scheduler, PreemptsWhenBlocksRunOutAndFreesOnRemove) {
   ASSERT_EQ(p4.sequences.size(), 1u);
   EXPECT_EQ(p4.sequences[0].start_pos, 0);
   EXPECT_EQ(p4.sequences[0].token_ids.size(), 5u);
+}
+
+TEST(Scheduler, SlidingWindowLayersKeepOnlyTheirWindowWhileDecoding) {
+  SchedulerOptions o;
+  o.num_blocks = 64;
+  o.block_size = 2;
+  o.window = 4;         // a query sees itself and the 3 positions before it
+  o.window_blocks = 8;  // far fewer than a long sequence's full table
+  Scheduler s(o);
+  s.enqueue(make_request("a", iota(3)));
+  int64_t max_window_used = 0;
+  for (uint64_t step = 0; step < 40; ++step) {
+    auto p = s.plan_step(step);
+    ASSERT_EQ(p.sequences.size(), 1u);
+    const auto& sp = p.sequences[0];
+    const int64_t end = sp.start_pos + static_cast<int64_t>(sp.token_ids.size());
+    ASSERT_EQ(sp.window_block_table.size(), sp.block_table.size());
+    // Every block a query of the chunk sees is held; the ones before it are handed back.
+    const int64_t first = worker::first_visible_block(sp.start_pos, o.window, o.block_size);
+    for (int64_t b = 0; b < static_cast<int64_t>(sp.window_block_table.size()); ++b) {
+      if (b < first) EXPECT_EQ(sp.window_block_table[static_cast<size_t>(b)], worker::kNoBlock) << b;
+      else EXPECT_GE(sp.window_block_table[static_cast<size_t>(b)], 0) << b;
+    }
+    EXPECT_EQ(s.blocks_used(), (end + 1) / 2);  // full-attention layers keep everything
+    max_window_used = std::max(max_window_used, s.window_blocks_used());
+    s.apply(fake_result(p));
+  }
+  // 42 positions computed: 21 full blocks, but never more than 3 window blocks (window 4,
+  // blocks of 2).
+  EXPECT_EQ(s.blocks_used(), 21);
+  EXPECT_LE(max_window_used, 3);
+  EXPECT_EQ(s.preemptions(), 0);
+  s.remove("c", "a");
+  EXPECT_EQ(s.blocks_used(), 0);
+  EXPECT_EQ(s.window_blocks_used(), 0);
+}
+
+TEST(Scheduler, PrefixCacheHitTakesTheVisibleWindowBlocksToo) {
+  SchedulerOptions o;
+  o.num_blocks = 64;
+  o.block_size = 4;
+  o.window = 6;
+  o.window_blocks = 32;
+  Scheduler s(o);
+  s.enqueue(make_request("a", iota(21)));
+  auto p = s.plan_step(0);
+  s.apply(fake_result(p));  // 5 full blocks computed and cached in both pools
+  auto b = iota(21);
+  b[20] = 99;
+  s.enqueue(make_request("b", b));
+  auto p2 = s.plan_step(1);
+  ASSERT_EQ(p2.sequences.size(), 2u);
+  const auto& sb = p2.sequences[1];
+  EXPECT_EQ(sb.start_pos, 20);
+  // Logical blocks 3 and 4 are what a query at position 20 sees; 0..2 are not taken.
+  ASSERT_EQ(sb.window_block_table.size(), 6u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(sb.window_block_table[static_cast<size_t>(i)], worker::kNoBlock);
+  EXPECT_EQ(sb.window_block_table[3], p.sequences[0].window_block_table[3]);
+  EXPECT_EQ(sb.window_block_table[4], p.sequences[0].window_block_table[4]);
+  EXPECT_EQ(sb.block_table[0], p.sequences[0].block_table[0]);
 }
 
 }  // namespace

@@ -184,6 +184,11 @@ TEST(ServiceErrors, CancelAndDisconnectFreeKvBlocksWhileOthersContinue) {
   ASSERT_EQ(busy.running, 3);
   const int64_t one_sequence_max = (9 + 240 + 7) / 8;  // blocks of one whole sequence
   EXPECT_GT(busy.kv_blocks_used, one_sequence_max);
+  // The sliding-window layers (window 8) hold only what a query still sees: a decode sees
+  // at most 2 blocks of 8, so 3 sequences of 150+ tokens hold a handful, not 60.
+  EXPECT_GT(busy.extra.value("kv_window_blocks_total", 0), 0);
+  EXPECT_GE(busy.extra.value("kv_window_blocks_used", -1), 3);
+  EXPECT_LE(busy.extra.value("kv_window_blocks_used", -1), 3 * 3);
 
   // The disconnected client's request is dropped at the next send to it.
   gone.reset();
@@ -207,6 +212,7 @@ TEST(ServiceErrors, CancelAndDisconnectFreeKvBlocksWhileOthersContinue) {
   EXPECT_FALSE(rb.seq_gap);
   auto idle = wait_stats(admin, [](auto& s) { return s.running == 0 && s.kv_blocks_used == 0; });
   EXPECT_EQ(idle.kv_blocks_used, 0);
+  EXPECT_EQ(idle.extra.value("kv_window_blocks_used", -1), 0);
   EXPECT_EQ(idle.running, 0);
   EXPECT_GE(idle.extra.value("cancelled", 0), 2);
 }

@@ -46,11 +46,15 @@ TEST(ServiceText, ChatPromptsStreamAndShareThePrefixCache) {
   auto st = c.stats(5s);
   EXPECT_GT(st.extra.value("prefix_cache_hit_blocks", 0), 0);
   EXPECT_EQ(st.kv_blocks_used, 0);
-  // Streamed text equals the non-streamed output of the same greedy request.
+  // Streamed text equals the non-streamed output of the same greedy request. That request
+  // takes every full block of the first one's prompt from the cache, in both KV pools (the
+  // sliding-window layers' blocks near the cut included), so equal output also says the
+  // cached K/V is what recomputing would give.
   auto whole = chat("c", "What is the capital of France?");
   whole.params.stream = false;
   auto w = run_one(c, whole);
   ASSERT_TRUE(w.ok() && w.done->output);
+  EXPECT_GT(w.done->usage.cached_tokens.value_or(0), first.done->usage.prompt_tokens - 16);
   EXPECT_EQ(first.final, w.done->output->final);
   EXPECT_EQ(first.analysis, w.done->output->analysis);
   EXPECT_EQ(first.commentary, w.done->output->commentary);

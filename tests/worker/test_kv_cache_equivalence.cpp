@@ -45,8 +45,43 @@ TEST(KvCacheEquivalence, DecodeOneByOneMatchesOnePass) {
     engine.feed(seq, {tokens[t]}, false, row);
     ASSERT_EQ(row.size(), static_cast<size_t>(V));
     EXPECT_LE(row_max_abs(row.data(), full.data() + t * V, V), kTol) << "position " << t;
+    // Full-attention layers hold every block; sliding ones (window 8, blocks of 4) only
+    // the blocks the next query can still see.
+    const auto& pools = engine.kv_pools(seq);
+    EXPECT_EQ(pools.full().num_used(), static_cast<int>((t + 1 + 3) / 4)) << "position " << t;
+    EXPECT_LE(pools.window().num_used(), 3) << "position " << t;
   }
   EXPECT_EQ(engine.sequence_length(seq), static_cast<int64_t>(tokens.size()));
+}
+
+TEST(KvCacheEquivalence, SlidingWindowPoolIsSizedToTheWindow) {
+  EngineOptions o;
+  o.threads = 1;
+  o.block_size = 4;
+  o.max_context = 256;
+  o.max_sequences = 2;
+  o.prefill_chunk = 16;
+  Engine engine(tiny_model_dir(), o);
+  const auto& sizes = engine.executor().kv_pool_sizes();
+  EXPECT_EQ(sizes.window, 8);
+  EXPECT_EQ(sizes.full_blocks, 2 * 64);
+  // 2 sequences x (ceil(6 / 4) + 2) blocks + one step of 32 tokens (8 blocks), + 1/4: 20.
+  EXPECT_EQ(sizes.window_blocks, 20);
+  // Two of the tiny model's four layers slide: the cache is (128 + 20) / (2 * 128) of what
+  // one pool for every layer would take.
+  const auto& cfg = engine.config();
+  const size_t per_block_layer = 2ull * 4 * static_cast<size_t>(cfg.num_key_value_heads) *
+                                 static_cast<size_t>(cfg.head_dim) * sizeof(float);
+  EXPECT_EQ(engine.executor().kv_cache_bytes(), per_block_layer * (2 * 128 + 2 * 20));
+  // A long sequence through it still matches one-pass prefill at its last position.
+  const auto tokens = long_tokens(200);
+  std::vector<float> chunked, one;
+  engine.feed(engine.open_sequence(), tokens, false, chunked);
+  EngineOptions big = o;
+  big.prefill_chunk = 0;
+  Engine reference(tiny_model_dir(), big);
+  reference.feed(reference.open_sequence(), tokens, false, one);
+  EXPECT_LE(row_max_abs(chunked.data(), one.data(), cfg.vocab_size), kTol);
 }
 
 TEST(KvCacheEquivalence, ChunkedPrefillMatchesOnePass) {

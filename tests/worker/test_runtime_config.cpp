@@ -37,7 +37,7 @@ parallel:
   pp: 1
   moe_dispatch: alltoall
 runtime: {threads: 3, max_batch_tokens: 1024, kv_block_size: 32, kv_blocks: 100,
-          comm_timeout_s: 2.5, device: cuda}
+          kv_window_blocks: 40, comm_timeout_s: 2.5, device: cuda}
 server: {endpoint: "tcp://*:6000", max_queue: 9, max_frame_bytes: 1000, heartbeat_s: 1,
          curve_secret_key_file: s.key, curve_authorized_keys_file: a.keys}
 cluster: {nodes: 2, ranks_per_node: 2, hostfile: hosts}
@@ -50,6 +50,7 @@ cluster: {nodes: 2, ranks_per_node: 2, hostfile: hosts}
   EXPECT_EQ(c.runtime.max_batch_tokens, 1024);
   EXPECT_EQ(c.runtime.kv_block_size, 32);
   EXPECT_EQ(c.runtime.kv_blocks, 100);
+  EXPECT_EQ(c.runtime.kv_window_blocks, 40);
   EXPECT_EQ(c.runtime.comm_timeout().count(), 2500);
   EXPECT_EQ(c.runtime.device, "cuda");
   EXPECT_EQ(c.server.endpoint, "tcp://*:6000");

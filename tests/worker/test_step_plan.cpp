@@ -27,6 +27,9 @@ StepPlan sample_plan() {
   decode.token_ids = {42};
   decode.block_table = {0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
                         21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33};
+  // Sliding-window layers: blocks no query of the chunk sees are -1 (handed back).
+  decode.window_block_table = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                               -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 40, 41, 42, 43, 44};
   decode.want_logits = true;
   SequencePlan empty_chunk;  // a sequence with no tokens this step still round-trips
   empty_chunk.seq_id = 1ll << 40;
@@ -78,7 +81,7 @@ TEST(StepPlan, HeaderErrorsSayWhat) {
     }
   };
   auto b = bytes; b[0] ^= 1; expect_message(b, "bad magic");
-  b = bytes; b[4] = 2; expect_message(b, "version 2");
+  b = bytes; b[4] = 1; expect_message(b, "version 1");
   b = bytes; b[6] = 9; expect_message(b, "unknown command 9");
   b = bytes; b.back() ^= 0x40; expect_message(b, "checksum");
   b = bytes; b.resize(40); expect_message(b, "body bytes");
@@ -125,6 +128,12 @@ TEST(StepPlan, SerializeRejectsBadFields) {
   EXPECT_THROW(p.serialize(), Error);
   p = sample_plan();
   p.sequences[0].sampling.temperature = -1.0f;
+  EXPECT_THROW(p.serialize(), Error);
+  p = sample_plan();
+  p.sequences[0].block_table[1] = -1;  // only the window table may hold dropped blocks
+  EXPECT_THROW(p.serialize(), Error);
+  p = sample_plan();
+  p.sequences[1].window_block_table[0] = -2;
   EXPECT_THROW(p.serialize(), Error);
   p = sample_plan();
   p.sequences[0].start_pos = -3;
