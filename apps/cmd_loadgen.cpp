@@ -16,6 +16,9 @@ void add_loadgen_command(CLI::App& app) {
   cmd->add_option("--endpoint", o->endpoint, "Server address")->capture_default_str();
   cmd->add_option("--requests,-n", o->requests, "Requests to send")->capture_default_str();
   cmd->add_option("--concurrency,-c", o->concurrency, "Requests in flight at once")->capture_default_str();
+  cmd->add_option("--connections", o->connections,
+                  "Client connections the requests are spread over (0 = one per in-flight request)")
+      ->capture_default_str();
   cmd->add_option("--prompt-len", *prompt_len, "fixed:N, uniform:A:B or normal:MEAN:SD (words, or ids with --token-prompts)")
       ->capture_default_str();
   cmd->add_option("--output-len", *output_len, "max_tokens distribution, same forms")->capture_default_str();

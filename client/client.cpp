@@ -1,6 +1,7 @@
 #include "client/client.h"
 
 #include <random>
+#include <vector>
 
 #include "core/error.h"
 #include "protocol/encode.h"
@@ -33,10 +34,13 @@ bool concerns(const protocol::ServerMessage& m, const std::string& id) {
 }  // namespace
 
 Client::Client(std::string endpoint, ClientOptions options)
+    : Client(std::move(endpoint), std::make_shared<zmq::context_t>(1), options) {}
+
+Client::Client(std::string endpoint, std::shared_ptr<zmq::context_t> context, ClientOptions options)
     : endpoint_(std::move(endpoint)),
       options_(options),
-      context_(1),
-      socket_(context_, zmq::socket_type::dealer),
+      context_(std::move(context)),
+      socket_(*context_, zmq::socket_type::dealer),
       id_prefix_(random_prefix()) {
   socket_.set(zmq::sockopt::linger, static_cast<int>(options_.linger.count()));
   socket_.set(zmq::sockopt::sndtimeo, static_cast<int>(options_.send_timeout.count()));
@@ -111,6 +115,21 @@ std::optional<protocol::ServerMessage> Client::receive(Millis timeout) {
     GOSSAMER_THROW(kCorruptData, "bad frame from {} ({}): {}", endpoint_,
                    protocol::error_code_string(parsed.error().code), parsed.error().message);
   return std::move(parsed.value());
+}
+
+int Client::wait_any(std::span<Client* const> clients, Millis timeout) {
+  for (size_t i = 0; i < clients.size(); ++i)
+    if (!clients[i]->kept_.empty()) return static_cast<int>(i);
+  std::vector<zmq::pollitem_t> items;
+  for (Client* c : clients) items.push_back({c->socket_.handle(), 0, ZMQ_POLLIN, 0});
+  try {
+    if (zmq::poll(items.data(), items.size(), timeout) == 0) return -1;
+  } catch (const zmq::error_t& e) {
+    GOSSAMER_THROW(kComm, "poll over {} connections failed: {}", clients.size(), e.what());
+  }
+  for (size_t i = 0; i < items.size(); ++i)
+    if (items[i].revents & ZMQ_POLLIN) return static_cast<int>(i);
+  return -1;
 }
 
 std::optional<protocol::ServerMessage> Client::poll(Millis timeout) {

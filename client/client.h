@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -33,6 +35,9 @@ struct ClientOptions {
 class Client {
  public:
   explicit Client(std::string endpoint, ClientOptions options = {});
+  // Shares one ZeroMQ context (and its I/O thread) with other clients of this thread, e.g.
+  // the many connections of a load generator.
+  Client(std::string endpoint, std::shared_ptr<zmq::context_t> context, ClientOptions options = {});
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
@@ -53,6 +58,10 @@ class Client {
   // The next message whose request id is `id`; others are kept, in order, for poll().
   std::optional<protocol::ServerMessage> poll_for(const std::string& id, Millis timeout);
 
+  // Waits up to `timeout` until one of `clients` has a message for poll() and returns its
+  // index, or -1 when none has.
+  static int wait_any(std::span<Client* const> clients, Millis timeout);
+
   // Any bytes as one frame: for tests of the server's bad-input handling and for debugging.
   void send_raw(std::string_view frame);
   std::string new_id();
@@ -65,7 +74,7 @@ class Client {
 
   std::string endpoint_;
   ClientOptions options_;
-  zmq::context_t context_;
+  std::shared_ptr<zmq::context_t> context_;  // before socket_: outlives it
   zmq::socket_t socket_;
   std::deque<protocol::ServerMessage> kept_;  // read while waiting for something else
   std::string id_prefix_;

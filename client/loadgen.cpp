@@ -2,6 +2,7 @@
 
 #include <array>
 #include <chrono>
+#include <memory>
 #include <random>
 #include <unordered_map>
 
@@ -21,9 +22,20 @@ constexpr std::array<const char*, 32> kWords = {
 
 class Run {
  public:
-  explicit Run(const LoadgenOptions& o) : o_(o), client_(o.endpoint), rng_(o.seed) {
+  explicit Run(const LoadgenOptions& o) : o_(o), rng_(o.seed) {
     report_.options = o;
+    report_.options.connections = connections_for(o);
     report_.requests.resize(static_cast<size_t>(std::max(0, o.requests)));
+    auto context = std::make_shared<zmq::context_t>(1);
+    for (int i = 0; i < report_.options.connections; ++i) {
+      clients_.push_back(std::make_unique<Client>(o.endpoint, context));
+      client_ptrs_.push_back(clients_.back().get());
+    }
+  }
+
+  static int connections_for(const LoadgenOptions& o) {
+    const int c = std::max(1, o.concurrency);
+    return o.connections > 0 ? std::min(o.connections, c) : c;
   }
 
   LoadgenReport finish_and_take() {
@@ -73,8 +85,9 @@ class Run {
     s.params.stream = true;  // TTFT and ITL need the stream
     r.sent_s = r.last_activity_s = now_s();
     r.status = "in_flight";
+    r.connection = i % static_cast<int>(clients_.size());
     try {
-      client_.submit(std::move(s));
+      clients_[static_cast<size_t>(r.connection)]->submit(std::move(s));
     } catch (const Error&) {
       r.status = "lost";  // the send itself timed out: the server never got it
       ++report_.accounting.sent;
@@ -86,18 +99,24 @@ class Run {
     inflight_[r.id] = static_cast<size_t>(i);
   }
 
+  // Waits for the first message on any connection, then takes what has arrived on all.
   void receive(Millis timeout) {
-    std::optional<protocol::ServerMessage> m;
-    try {
-      m = client_.poll(timeout);
-    } catch (const Error&) {
-      ++report_.accounting.malformed;
-      return;
-    }
-    if (m) handle(*m);
+    if (Client::wait_any(client_ptrs_, timeout) < 0) return;
+    for (size_t c = 0; c < clients_.size(); ++c)
+      for (int k = 0; k < 256; ++k) {  // bounded, so one busy connection cannot starve the loop
+        std::optional<protocol::ServerMessage> m;
+        try {
+          m = clients_[c]->poll(Millis(0));
+        } catch (const Error&) {
+          ++report_.accounting.malformed;
+          continue;
+        }
+        if (!m) break;
+        handle(*m, static_cast<int>(c));
+      }
   }
 
-  void handle(const protocol::ServerMessage& m) {
+  void handle(const protocol::ServerMessage& m, int connection) {
     Accounting& a = report_.accounting;
     const std::optional<std::string> id = protocol::request_id_of(m);
     auto it = id ? by_id_.find(*id) : by_id_.end();
@@ -106,6 +125,7 @@ class Run {
       return;
     }
     RequestRecord& r = report_.requests[it->second];
+    if (connection != r.connection) ++a.misrouted;
     const bool terminal = protocol::is_terminal(m);
     if (r.status == "lost") {
       a.late += terminal;
@@ -158,7 +178,7 @@ class Run {
       r.status = "lost";
       ++report_.accounting.lost;
       try {
-        client_.cancel(r.id);  // so a live server frees its resources
+        clients_[static_cast<size_t>(r.connection)]->cancel(r.id);  // so a live server frees its resources
       } catch (const Error&) {
       }
       it = inflight_.erase(it);
@@ -188,7 +208,8 @@ class Run {
   }
 
   const LoadgenOptions& o_;
-  Client client_;
+  std::vector<std::unique_ptr<Client>> clients_;
+  std::vector<Client*> client_ptrs_;
   std::mt19937_64 rng_;
   LoadgenReport report_;
   const Clock::time_point start_ = Clock::now();
@@ -206,12 +227,12 @@ long Accounting::errors_total() const {
 
 bool Accounting::all_accounted() const {
   return ok + errors_total() == sent && lost == 0 && duplicated == 0 && after_terminal == 0 &&
-         late == 0 && unmatched == 0 && malformed == 0 && seq_gaps == 0;
+         late == 0 && unmatched == 0 && misrouted == 0 && malformed == 0 && seq_gaps == 0;
 }
 
 LoadgenReport run_loadgen(const LoadgenOptions& options) {
-  if (options.requests < 0 || options.concurrency < 1)
-    GOSSAMER_THROW(kInvalidArgument, "loadgen: requests must be >= 0 and concurrency >= 1");
+  if (options.requests < 0 || options.concurrency < 1 || options.connections < 0)
+    GOSSAMER_THROW(kInvalidArgument, "loadgen: requests must be >= 0, concurrency >= 1 and connections >= 0");
   Run run(options);
   run.drive();
   return run.finish_and_take();

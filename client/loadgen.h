@@ -1,6 +1,7 @@
 #pragma once
-// The library side of `gossamer loadgen`: N requests kept C at a time in flight on one
-// connection, with seeded prompt/output lengths. It measures what users feel (TTFT,
+// The library side of `gossamer loadgen`: N requests kept C at a time in flight, spread
+// over K connections (by default one per in-flight slot, as C separate users would be),
+// with seeded prompt/output lengths. It measures what users feel (TTFT,
 // inter-token latency, end-to-end) and accounts for every reply: each id must get exactly
 // one terminal reply; lost, duplicated and stray replies are counted, never ignored.
 #include <iosfwd>
@@ -20,6 +21,7 @@ struct LoadgenOptions {
   std::string endpoint = "tcp://127.0.0.1:5555";
   int requests = 100;
   int concurrency = 8;
+  int connections = 0;  // DEALER connections the requests are spread over; 0 = concurrency
   LengthDist prompt_len = LengthDist::parse("fixed:32");  // words (or token ids)
   LengthDist output_len = LengthDist::parse("fixed:64");  // params.max_tokens
   uint64_t seed = 0;
@@ -42,6 +44,7 @@ struct RequestRecord {
   int64_t next_seq = 0;
   std::string status = "not_sent";  // ok | error:<code> | lost | not_sent
   std::string finish_reason;
+  int connection = -1;  // index of the connection it was sent on
 };
 
 struct Accounting {
@@ -51,6 +54,7 @@ struct Accounting {
   long after_terminal = 0;  // non-terminal messages for an id after its terminal reply
   long late = 0;            // terminal replies for requests already counted lost
   long unmatched = 0;       // replies for ids this run never sent
+  long misrouted = 0;       // replies that arrived on another connection than their request's
   long malformed = 0;       // frames that were not valid server messages
   long seq_gaps = 0;        // requests whose delta seq numbers skipped
   long errors_total() const;

@@ -17,6 +17,7 @@ json options_json(const LoadgenOptions& o) {
   return {{"endpoint", o.endpoint},
           {"requests", o.requests},
           {"concurrency", o.concurrency},
+          {"connections", o.connections},
           {"prompt_len", o.prompt_len.to_string()},
           {"output_len", o.output_len.to_string()},
           {"seed", o.seed},
@@ -31,6 +32,7 @@ json accounting_json(const Accounting& a) {
           {"lost", a.lost},         {"not_sent", a.not_sent},
           {"duplicated", a.duplicated}, {"after_terminal", a.after_terminal},
           {"late", a.late},         {"unmatched", a.unmatched},
+          {"misrouted", a.misrouted},
           {"malformed", a.malformed}, {"seq_gaps", a.seq_gaps},
           {"all_accounted", a.all_accounted()}};
 }
@@ -73,8 +75,10 @@ void print_report(const LoadgenReport& r, std::ostream& out) {
   const Accounting& a = r.accounting;
   out << "loadgen: " << a.sent << " sent, " << a.ok << " ok, " << a.errors_total() << " errors, "
       << a.lost << " lost, " << a.duplicated << " duplicated, " << a.unmatched << " unmatched"
+      << (a.misrouted ? ", " + std::to_string(a.misrouted) + " on the wrong connection" : "")
       << (a.not_sent ? ", " + std::to_string(a.not_sent) + " not sent" : "") << "\n";
   for (const auto& [code, n] : a.errors) out << "  error " << code << ": " << n << "\n";
+  out << "  " << r.options.connections << " connection(s), concurrency " << r.options.concurrency << "\n";
   out << std::fixed << std::setprecision(2) << "  duration " << r.duration_s << " s, "
       << r.requests_per_s << " req/s, " << r.output_tokens_per_s << " output tok/s\n";
   out << "  " << std::left << std::setw(16) << "latency (ms)" << std::right << std::setw(10) << "p50"

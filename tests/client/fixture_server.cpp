@@ -106,6 +106,7 @@ void FixtureServer::serve() {
     } else {
       Submit& s = std::get<Submit>(msg);
       const long n = ++submits_;
+      if (submitters_.insert(identity).second) ++submitting_connections_;
       if (s.messages) last_message_count_ = static_cast<long>(s.messages->size());
       if (auto err = ids.begin(identity, s.id)) {
         reply(make_error_reply(*err));

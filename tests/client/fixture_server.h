@@ -5,6 +5,7 @@
 // echoing the input words, so client tests exercise the wire end to end. Faults can be
 // injected to prove the client-side accounting notices them.
 #include <atomic>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -30,6 +31,7 @@ class FixtureServer {
 
   const std::string& endpoint() const { return endpoint_; }
   long submits_seen() const { return submits_; }
+  long submitting_connections() const { return submitting_connections_; }  // distinct peers
   long last_message_count() const { return last_message_count_; }  // of the last chat submit
 
  private:
@@ -41,6 +43,8 @@ class FixtureServer {
   std::string endpoint_;
   std::atomic<bool> stop_{false};
   std::atomic<long> submits_{0};
+  std::atomic<long> submitting_connections_{0};
+  std::set<std::string> submitters_;  // serve thread only
   std::atomic<long> last_message_count_{0};
   std::thread thread_;
 };

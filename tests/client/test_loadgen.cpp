@@ -54,6 +54,11 @@ TEST(Loadgen, FiveHundredRequestsAtConcurrency32AllAccountedWithJsonAndPng) {
   EXPECT_EQ(a.seq_gaps, 0);
   EXPECT_TRUE(a.all_accounted());
   EXPECT_EQ(server.submits_seen(), 500);
+  // One connection per in-flight slot by default, and every reply came back on the
+  // connection its request went out on.
+  EXPECT_EQ(r.options.connections, 32);
+  EXPECT_EQ(server.submitting_connections(), 32);
+  EXPECT_EQ(a.misrouted, 0);
   std::set<std::string> ids;
   for (const RequestRecord& q : r.requests) {
     EXPECT_EQ(q.terminals, 1) << q.id;
@@ -78,6 +83,18 @@ TEST(Loadgen, FiveHundredRequestsAtConcurrency32AllAccountedWithJsonAndPng) {
   EXPECT_GT(std::filesystem::file_size(o.plot_path), 1000u);
   EXPECT_TRUE(has_png_signature(o.plot_path));
   if (!std::getenv("GOSSAMER_KEEP_TEST_FILES")) std::filesystem::remove_all(dir);
+}
+
+TEST(Loadgen, ConnectionsCanBeFewerThanTheConcurrency) {
+  test::FixtureServer server;
+  LoadgenOptions o = options_for(server, 40, 8);
+  o.connections = 1;  // every request multiplexed on one DEALER
+  LoadgenReport r = run_loadgen(o);
+  EXPECT_TRUE(r.accounting.all_accounted());
+  EXPECT_EQ(r.accounting.ok, 40);
+  EXPECT_EQ(server.submitting_connections(), 1);
+  o.connections = 100;  // never more than the requests in flight
+  EXPECT_EQ(run_loadgen(o).options.connections, 8);
 }
 
 TEST(Loadgen, DetectsLostAndDuplicatedTerminalReplies) {

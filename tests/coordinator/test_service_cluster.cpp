@@ -36,6 +36,8 @@ TEST(ServiceCluster, FiveHundredRequestsAtConcurrency32AllAccountedFor) {
   EXPECT_EQ(a.lost, 0);
   EXPECT_EQ(a.duplicated, 0);
   EXPECT_EQ(a.unmatched, 0);
+  EXPECT_EQ(report.options.connections, 32);  // 32 clients, each reply on its own connection
+  EXPECT_EQ(a.misrouted, 0);
   EXPECT_EQ(a.after_terminal, 0);
   EXPECT_EQ(a.seq_gaps, 0);
   EXPECT_EQ(a.errors_total(), 0);
@@ -45,6 +47,7 @@ TEST(ServiceCluster, FiveHundredRequestsAtConcurrency32AllAccountedFor) {
   EXPECT_EQ(st.running, 0);
   EXPECT_EQ(st.queued, 0);
   EXPECT_EQ(st.kv_blocks_used, 0);
+  EXPECT_EQ(st.extra.value("kv_window_blocks_used", -1), 0);
   EXPECT_EQ(server.stop(20s), 0) << server.log();  // a clean shutdown of both ranks
 }
 
