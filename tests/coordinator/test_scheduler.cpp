@@ -1,6 +1,10 @@
 // KV block accounting, prefix cache and scheduler decisions, without a model.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+#include <set>
+
 #include "worker/kv_blocks.h"
 #include "coordinator/scheduler.h"
 
@@ -194,6 +198,71 @@ TEST(Scheduler, PrefixCacheHitTakesTheVisibleWindowBlocksToo) {
   EXPECT_EQ(sb.window_block_table[3], p.sequences[0].window_block_table[3]);
   EXPECT_EQ(sb.window_block_table[4], p.sequences[0].window_block_table[4]);
   EXPECT_EQ(sb.block_table[0], p.sequences[0].block_table[0]);
+}
+
+// Random arrivals, prompt and output lengths, cancellations, and pools small enough that
+// both run dry: every planned step must hand each sequence tables that cover its chunk,
+// with every visible window block valid and no block held by two sequences at once
+// (prefix cache off, so nothing is shared legitimately); every request must finish and
+// leave both pools empty.
+TEST(Scheduler, RandomLoadKeepsBothPoolsConsistent) {
+  SchedulerOptions o;
+  o.num_blocks = 40;
+  o.block_size = 4;
+  o.window = 6;
+  o.window_blocks = 12;
+  o.max_batch_tokens = 24;
+  o.max_running = 6;
+  o.prefix_cache = false;
+  Scheduler s(o);
+  std::mt19937 rng(11);
+  std::map<std::string, int64_t> target;  // id -> prompt + output length
+  int submitted = 0, finished = 0;
+  for (uint64_t step = 0; step < 3000 && (submitted < 60 || !s.idle()); ++step) {
+    if (submitted < 60 && rng() % 3 == 0) {
+      const std::string id = "r" + std::to_string(submitted++);
+      const int prompt = 1 + static_cast<int>(rng() % 30);
+      s.enqueue(make_request(id, iota(prompt, 1000 * submitted)));
+      target[id] = prompt + 1 + static_cast<int64_t>(rng() % 30);
+    }
+    auto plan = s.plan_step(step);
+    std::set<int32_t> full_held, window_held;
+    for (size_t i = 0; i < plan.sequences.size(); ++i) {
+      const auto& sp = plan.sequences[i];
+      const int64_t end = sp.start_pos + static_cast<int64_t>(sp.token_ids.size());
+      const auto need = static_cast<size_t>((end + 3) / 4);
+      ASSERT_GE(sp.block_table.size(), need);
+      ASSERT_EQ(sp.window_block_table.size(), sp.block_table.size());
+      const int64_t first = worker::first_visible_block(sp.start_pos, o.window, o.block_size);
+      for (size_t b = 0; b < sp.block_table.size(); ++b) {
+        EXPECT_TRUE(full_held.insert(sp.block_table[b]).second) << "full block shared, step " << step;
+        const int32_t w = sp.window_block_table[b];
+        if (static_cast<int64_t>(b) >= first) {
+          ASSERT_GE(w, 0) << "visible window block dropped, step " << step;
+        }
+        if (w >= 0) {
+          EXPECT_TRUE(window_held.insert(w).second) << "window block shared, step " << step;
+        }
+      }
+    }
+    EXPECT_LE(s.window_blocks_used(), o.window_blocks);
+    for (auto& [r, token] : s.apply(fake_result(plan))) {
+      if (static_cast<int64_t>(r->tokens.size()) >= target[r->id]) {
+        ASSERT_TRUE(s.remove(r->connection, r->id));
+        ++finished;
+      }
+    }
+    if (step % 97 == 0 && s.num_running() > 0) {  // a cancellation now and then
+      const std::string victim = "r" + std::to_string(rng() % static_cast<unsigned>(submitted));
+      if (s.remove("c", victim)) ++finished;
+    }
+  }
+  EXPECT_EQ(submitted, 60);
+  EXPECT_EQ(finished, 60);
+  EXPECT_TRUE(s.idle());
+  EXPECT_EQ(s.blocks_used(), 0);
+  EXPECT_EQ(s.window_blocks_used(), 0);
+  EXPECT_GT(s.preemptions(), 0);  // the pools were small enough to force some
 }
 
 }  // namespace
