@@ -24,7 +24,15 @@ namespace gossamer::apps {
 namespace {
 
 std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
+// Set when the stop signal came from the process that launched this rank (mpirun or orted):
+// that is how Open MPI tears a job down after a rank died, and it sends SIGKILL a second
+// later. A signal from anyone else (an operator's `kill`, a service manager) is a plain
+// request to stop, which may wait for the running step however long it takes.
+std::atomic<bool> g_stop_by_launcher{false};
+extern "C" void on_stop_signal(int, siginfo_t* info, void*) {
+  if (info != nullptr && info->si_pid != 0 && info->si_pid == ::getppid()) g_stop_by_launcher.store(true);
+  g_stop.store(true);
+}
 extern "C" void on_follower_signal(int) {}  // rank 0 decides when the job ends
 
 struct ServeArgs {
@@ -96,8 +104,17 @@ void serve(const ServeArgs& args) {
     tokenizer_load = std::async(std::launch::async, [path] { return Tokenizer::load(path); });
   }
 
-  std::signal(SIGINT, coordinator ? on_stop_signal : on_follower_signal);
-  std::signal(SIGTERM, coordinator ? on_stop_signal : on_follower_signal);
+  if (coordinator) {
+    struct sigaction action {};
+    action.sa_sigaction = on_stop_signal;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+  } else {
+    std::signal(SIGINT, on_follower_signal);
+    std::signal(SIGTERM, on_follower_signal);
+  }
   std::signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<worker::RankExecutor> executor;
@@ -159,7 +176,8 @@ void serve(const ServeArgs& args) {
   so.front.default_max_tokens = cfg.server.default_max_tokens;
   so.front.heartbeat_s = cfg.server.heartbeat_s;
   so.front.world_size = world.size();
-  so.front.stop_signal = &g_stop;
+  // Under mpirun only: alone, no peer can die in a step, and the launcher is the shell.
+  so.front.stop_by_launcher = world.mpi && world.size() > 1 ? &g_stop_by_launcher : nullptr;
   so.front.endpoint_file = args.endpoint_file;
   so.front.model_name = std::filesystem::path(cfg.model.path).lexically_normal().filename().string();
   if (so.front.model_name.empty())

@@ -256,7 +256,7 @@ void FrontDoor::loop() {
     } catch (const std::exception& e) {
       GLOG_ERROR("front door: {}", e.what());  // one bad frame must not end the service
     }
-    if (!signal_seen && options_.stop_signal && options_.stop_signal->load()) {
+    if (!signal_seen && options_.stop_by_launcher && options_.stop_by_launcher->load()) {
       signal_seen = true;
       signal_at = std::chrono::steady_clock::now();
     }

@@ -41,13 +41,13 @@ struct FrontDoorOptions {
   int world_size = 1;
   std::string model_name;
   std::string endpoint_file;  // when set, the bound address is written there once serving
-  // The process's stop signal (SIGTERM/SIGINT). When it is set and the step thread has not
-  // closed the outbox `stuck_after` later, a step is hung — under mpirun this is how a dead
-  // peer shows: the launcher SIGTERMs the survivors and SIGKILLs them a second later — so
-  // the front door itself answers every in-flight request with `rank_failure`.
-  const std::atomic<bool>* stop_signal = nullptr;
-  // Open MPI sends SIGKILL 1 s after SIGTERM (odls_base_sigkill_timeout); a healthy step
-  // of a big model on CPU can take a few hundred ms, so wait most of that second.
+  // Set when the launcher sent this process a stop signal. Under mpirun this is how a
+  // dead peer shows: Open MPI SIGTERMs the survivors and SIGKILLs them a second later
+  // (odls_base_sigkill_timeout). When the step thread has not closed the outbox
+  // `stuck_after` after it, the front door itself answers every in-flight request with
+  // `rank_failure` before the SIGKILL lands. A stop from anyone else waits for the running
+  // step, however long. Null: never (one rank: no peer can die in a step).
+  const std::atomic<bool>* stop_by_launcher = nullptr;
   std::chrono::milliseconds stuck_after{600};
 };
 

@@ -93,6 +93,38 @@ TEST(ServiceCluster, RankKilledMidBatchFailsEveryRequestAndEndsTheJob) {
   EXPECT_TRUE(log.find("rank 1") != std::string::npos || log.find("rank_failure") != std::string::npos) << log;
 }
 
+// SIGTERM to rank 0 from an operator (not from the launcher) while a step runs for
+// seconds: the step finishes, the request in flight ends with `shutting_down` (not
+// `rank_failure`), and both ranks exit 0.
+TEST(ServiceCluster, StopSignalDuringALongStepEndsCleanly) {
+  const std::string model = "/tmp/gossamer-svc-test-deep-" + std::to_string(::getpid());
+  ASSERT_EQ(std::system((std::string(GOSSAMER_BINARY) + " --log-level warn synth --preset tiny --layers 12 --seed 3 " +
+                         "--force --out " + model + " > /dev/null").c_str()), 0);
+  ServerProcess server(2, "--model " + model + " --parallel tp=2 --threads 1 --max-context 4096 --kv-blocks 600 " +
+                              "--max-batch-tokens 4096 --comm-timeout 60", 8);
+  ASSERT_TRUE(server.wait_healthy()) << server.log();
+  client::Client c(server.endpoint());
+  std::vector<int32_t> prompt(3000);
+  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 7919 + 13) % 4000);
+  const std::string id = c.submit(token_submit("long-prefill", prompt, 4));
+  auto accepted = c.poll_for(id, 30s);
+  ASSERT_TRUE(accepted && std::holds_alternative<protocol::Accepted>(*accepted)) << server.log();
+  std::this_thread::sleep_for(300ms);  // the one-step prefill of 3000 tokens is running
+
+  const auto signalled = std::chrono::steady_clock::now();
+  const int rc = server.stop(120s);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+  EXPECT_EQ(rc, 0) << server.log();
+  // Proof that the signal landed in a long step (the old rule gave up after 0.6 s).
+  EXPECT_GT(took, 1.0) << "the step was too short to test anything";
+  client::StreamOptions o;
+  o.idle_timeout = 10s;
+  auto r = client::collect_stream(c, id, o);
+  ASSERT_TRUE(r.error.has_value()) << "expected an error reply";
+  EXPECT_EQ(r.error->code, protocol::ErrorCode::kShuttingDown) << r.error->message;
+  std::system(("rm -rf " + model).c_str());
+}
+
 }  // namespace
 }  // namespace gossamer::testing
 
