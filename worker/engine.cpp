@@ -105,10 +105,6 @@ int64_t Engine::sequence_length(int64_t seq) const {
   return it->second.length;
 }
 
-int Engine::free_blocks(int64_t seq) const {
-  return kv_pools(seq).num_available();
-}
-
 void Engine::plan_chunk(StepPlan& plan, int64_t seq_id, const int32_t* ids, int32_t count,
                         bool all_logits, const kernels::SamplingParams& sampling) {
   auto& seq = sequences_.at(seq_id);

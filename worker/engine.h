@@ -66,7 +66,6 @@ class Engine {
   int64_t open_sequence();
   void close_sequence(int64_t seq);
   int64_t sequence_length(int64_t seq) const;
-  int free_blocks(int64_t seq) const;  // free full-attention KV blocks of seq's replica
   // The KV pools of seq's replica (block accounting, as the tests see it).
   const KvPools& kv_pools(int64_t seq) const;
 

@@ -52,16 +52,6 @@ int32_t KvBlocks::take(uint64_t hash) {
   return b;
 }
 
-size_t KvBlocks::take_cached(std::span<const uint64_t> hashes, std::vector<int32_t>& table) {
-  size_t n = 0;
-  for (uint64_t h : hashes) {
-    if (!contains(h)) break;
-    table.push_back(take(h));
-    ++n;
-  }
-  return n;
-}
-
 void KvBlocks::forget(int32_t block) {
   const auto b = static_cast<size_t>(block);
   if (!cached_[b]) return;

@@ -31,9 +31,6 @@ class KvBlocks {
   static uint64_t chain_hash(uint64_t prev, std::span<const int32_t> block);
   static constexpr uint64_t kChainSeed = 1469598103934665603ull;
 
-  // Takes the longest cached prefix of `hashes`: appends its blocks to `table` (refcount +1)
-  // and returns how many blocks were taken.
-  size_t take_cached(std::span<const uint64_t> hashes, std::vector<int32_t>& table);
   // Whether a block with this chain hash is cached (taken or evictable).
   bool contains(uint64_t hash) const { return by_hash_.count(hash) != 0; }
   // Takes the cached block with this hash (refcount + 1); the caller checked contains().

@@ -45,7 +45,11 @@ TEST(KvBlocks, AllocateReleaseAndCacheReuse) {
   ASSERT_EQ(h.size(), 3u);
   for (size_t i = 0; i < 3; ++i) kv.register_full(a[i], h[i]);
   std::vector<int32_t> b;
-  EXPECT_EQ(kv.take_cached(h, b), 3u);  // shared read-only
+  for (uint64_t hash : h) {
+    ASSERT_TRUE(kv.contains(hash));
+    b.push_back(kv.take(hash));  // shared read-only
+  }
+  EXPECT_EQ(kv.hits(), 3);
   EXPECT_EQ(b, a);
   kv.release(a);
   EXPECT_EQ(kv.num_used(), 3);  // still referenced by b
