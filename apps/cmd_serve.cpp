@@ -159,11 +159,7 @@ void serve(const ServeArgs& args) {
   // Followers wait comm_timeout for the next plan: beat well within it.
   so.heartbeat = idle_every;
   so.scheduler.dp = cfg.parallel.sizes.dp;
-  const auto& kv = executor->kv_pool_sizes();
-  so.scheduler.num_blocks = kv.full_blocks;
-  so.scheduler.block_size = kv.block_size;
-  so.scheduler.window_blocks = kv.window_blocks;
-  so.scheduler.window = kv.window;
+  so.scheduler.kv = executor->kv_pool_sizes();
   so.scheduler.max_batch_tokens = cfg.runtime.max_batch_tokens;
   so.scheduler.max_running = cfg.server.max_running;
   so.scheduler.prefix_cache = !args.no_prefix_cache;

@@ -10,12 +10,7 @@ namespace gossamer::coordinator {
 Scheduler::Scheduler(const SchedulerOptions& options) : options_(options) {
   GOSSAMER_CHECK(options.dp >= 1 && options.max_batch_tokens >= 1 && options.max_running >= 1,
                  "scheduler: dp, max_batch_tokens and max_running must be >= 1");
-  worker::KvPoolSizes sizes;
-  sizes.block_size = options.block_size;
-  sizes.full_blocks = options.num_blocks;
-  sizes.window_blocks = options.window_blocks;
-  sizes.window = options.window;
-  for (int r = 0; r < options.dp; ++r) pools_.emplace_back(sizes, options.prefix_cache);
+  for (int r = 0; r < options.dp; ++r) pools_.emplace_back(options.kv, options.prefix_cache);
 }
 
 void Scheduler::enqueue(std::unique_ptr<Request> r) { waiting_.push_back(std::move(r)); }

@@ -26,10 +26,7 @@ using worker::KvPools;
 
 struct SchedulerOptions {
   int dp = 1;                     // DP replicas, each with its own KV pool
-  int num_blocks = 256;           // full-attention KV blocks per replica
-  int block_size = 16;
-  int window_blocks = 0;          // sliding-window KV blocks per replica (0: no sliding layers)
-  int window = 0;                 // the model's sliding window in tokens (0: none)
+  worker::KvPoolSizes kv{16, 256, 0, 0};  // per replica: both pools, as the ranks hold them
   int64_t max_batch_tokens = 2048;  // tokens per step (decodes + prefill chunks)
   int max_running = 64;           // sequences in the batch at once (all replicas)
   bool prefix_cache = true;

@@ -118,7 +118,7 @@ struct Service::Loop {
                  {"overloaded", overloaded},
                  {"tokens_generated", tokens_generated},
                  {"steps", static_cast<int64_t>(step)},
-                 {"kv_block_size", scheduler.options().block_size},
+                 {"kv_block_size", scheduler.options().kv.block_size},
                  {"dp_replicas", scheduler.options().dp}};
       out.send(q->connection, s);
     }
@@ -203,8 +203,8 @@ void Service::run(const std::atomic<bool>& stop) {
   }
   GLOG_INFO("serving on {} ({} rank(s); KV blocks of {} tokens per replica: {} full-attention, {} sliding-window "
             "(window {}); context {})",
-            front->bound_endpoint(), options_.front.world_size, options_.scheduler.block_size,
-            options_.scheduler.num_blocks, options_.scheduler.window_blocks, options_.scheduler.window,
+            front->bound_endpoint(), options_.front.world_size, options_.scheduler.kv.block_size,
+            options_.scheduler.kv.full_blocks, options_.scheduler.kv.window_blocks, options_.scheduler.kv.window,
             options_.max_context);
   // Closes the reply channel and lets the front door flush it before it goes away; the
   // outbox socket must close before the front door's context ends.

@@ -5,14 +5,15 @@
 namespace gossamer::worker {
 
 KvCache::KvCache(const KvCacheConfig& config) : config_(config) {
-  if (config.block_size <= 0)
-    GOSSAMER_THROW(kInvalidArgument, "KV cache needs block_size > 0 (got {})", config.block_size);
+  const auto& pools = config.pools;
+  if (pools.block_size <= 0)
+    GOSSAMER_THROW(kInvalidArgument, "KV cache needs block_size > 0 (got {})", pools.block_size);
   for (bool sliding : config.sliding) {
-    const int blocks = sliding ? config.num_window_blocks : config.num_blocks;
+    const int blocks = sliding ? pools.window_blocks : pools.full_blocks;
     if (blocks <= 0)
       GOSSAMER_THROW(kInvalidArgument, "KV cache: the {} pool needs blocks > 0 (got {})",
                      sliding ? "sliding-window" : "full-attention", blocks);
-    Shape shape{blocks, config.block_size, config.n_kv_heads, config.head_dim};
+    Shape shape{blocks, pools.block_size, config.n_kv_heads, config.head_dim};
     k_.emplace_back(DType::kF32, shape, config.device);
     v_.emplace_back(DType::kF32, shape, config.device);
   }
@@ -24,7 +25,7 @@ kernels::KvCacheView KvCache::view(int layer, const SequenceChunk& seq) const {
   const int32_t* table = config_.sliding[l] ? seq.window_block_table : seq.block_table;
   GOSSAMER_CHECK(table != nullptr, "sequence {} has no {} block table", seq.seq_id,
                  config_.sliding[l] ? "sliding-window" : "full-attention");
-  return kernels::KvCacheView{k_[l].as<float>(), v_[l].as<float>(), config_.block_size, table};
+  return kernels::KvCacheView{k_[l].as<float>(), v_[l].as<float>(), config_.pools.block_size, table};
 }
 
 size_t KvCache::bytes() const {

@@ -1,8 +1,8 @@
 #pragma once
 // Paged KV cache of one rank: for each of its layers, K and V storage
 //   [blocks, block_size, n_kv_heads_local, head_dim] f32
-// shared by all sequences. Full-attention layers draw on `num_blocks` blocks, sliding-window
-// layers on their own, smaller pool of `num_window_blocks` (worker/kv_pools.h). Who owns
+// shared by all sequences. Full-attention layers draw on `pools.full_blocks` blocks,
+// sliding-window layers on their own, smaller pool of `pools.window_blocks` (worker/kv_pools.h). Who owns
 // which block is decided by whoever plans the steps and reaches the kernels as block tables.
 #include <cstdint>
 #include <vector>
@@ -10,15 +10,15 @@
 #include "core/buffer.h"
 #include "kernels/attention.h"
 #include "worker/batch.h"
+#include "worker/kv_pools.h"
 
 namespace gossamer::worker {
 
 struct KvCacheConfig {
   int n_kv_heads = 0;     // KV heads held by this rank
   int head_dim = 0;
-  int block_size = 16;    // tokens per block
-  int num_blocks = 0;         // full-attention pool
-  int num_window_blocks = 0;  // sliding-window pool (needed when any layer is sliding)
+  KvPoolSizes pools;      // block size and the blocks of each pool (window ones needed when
+                          // any layer is sliding)
   std::vector<bool> sliding;  // per layer held by this rank: uses the window pool
   Device device = Device::kCPU;
 };

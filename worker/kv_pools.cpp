@@ -88,7 +88,7 @@ void KvPools::drop_invisible(SequenceKv& s, int64_t start) {
 bool KvPools::reserve(SequenceKv& s, int64_t start, int64_t end) {
   GOSSAMER_CHECK(start >= 0 && end >= start, "reserve [{}, {})", start, end);
   drop_invisible(s, start);
-  const int64_t need = (end + sizes_.block_size - 1) / sizes_.block_size;
+  const int64_t need = blocks_covering(end, sizes_.block_size);
   const int64_t more = need - static_cast<int64_t>(s.full.size());
   if (more <= 0) return true;
   if (full_.num_available() < more || (window_ && window_->num_available() < more)) return false;

@@ -32,6 +32,9 @@ struct KvPoolSizes {
   int window = 0;         // sliding window in tokens (0 = the model has no sliding layers)
 };
 
+// Blocks that cover positions [0, tokens).
+inline int64_t blocks_covering(int64_t tokens, int block_size) { return (tokens + block_size - 1) / block_size; }
+
 // First logical block a query at position >= `start` can still see through a window of
 // `window` tokens (0 without a window).
 int64_t first_visible_block(int64_t start, int window, int block_size);

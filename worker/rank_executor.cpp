@@ -46,14 +46,11 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   weights_ = load_weights(checkpoint, mapping_->weight_selection());
 
   const auto& cfg = weights_.config;
-  kv_sizes_ = resolve_kv_pool_sizes(cfg, options.block_size, options.num_blocks, options.num_window_blocks,
-                                    options.max_sequences, options.max_step_tokens);
   KvCacheConfig kv;
   kv.n_kv_heads = static_cast<int>(mapping_->kv_heads().size());
   kv.head_dim = cfg.head_dim;
-  kv.block_size = kv_sizes_.block_size;
-  kv.num_blocks = kv_sizes_.full_blocks;
-  kv.num_window_blocks = kv_sizes_.window_blocks;
+  kv.pools = resolve_kv_pool_sizes(cfg, options.block_size, options.num_blocks, options.num_window_blocks,
+                                   options.max_sequences, options.max_step_tokens);
   for (const auto& layer : weights_.layers) kv.sliding.push_back(cfg.is_sliding(layer.layer));
   cache_ = std::make_unique<KvCache>(kv);
   if (world.rank() == 0) {
@@ -61,8 +58,8 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
     for (bool b : kv.sliding) sliding += b;
     GLOG_INFO("KV cache on rank 0: {:.1f} MiB ({} full-attention blocks x {} layers, {} sliding-window blocks x {} "
               "layers, {} tokens each)",
-              static_cast<double>(cache_->bytes()) / (1 << 20), kv.num_blocks,
-              static_cast<int>(kv.sliding.size()) - sliding, kv.num_window_blocks, sliding, kv.block_size);
+              static_cast<double>(cache_->bytes()) / (1 << 20), kv.pools.full_blocks,
+              static_cast<int>(kv.sliding.size()) - sliding, kv.pools.window_blocks, sliding, kv.pools.block_size);
   }
 
   LayerContext ctx;
@@ -108,17 +105,18 @@ StepResult RankExecutor::run_step(StepPlan* plan, DumpSink* dump) {
 // A plan is checked whole on every rank before anything runs, so a bad table fails the
 // step everywhere alike instead of reading another sequence's blocks.
 void RankExecutor::check_block_tables(const SequencePlan& s) const {
-  const int bs = kv_sizes_.block_size;
+  const KvPoolSizes& pools = kv_pool_sizes();
+  const int bs = pools.block_size;
   const int64_t end = s.start_pos + static_cast<int64_t>(s.token_ids.size());
-  const int64_t needed = (end + bs - 1) / bs;
+  const int64_t needed = blocks_covering(end, bs);
   if (static_cast<int64_t>(s.block_table.size()) < needed)
     GOSSAMER_THROW(kInvalidArgument, "sequence {}: block table of {} blocks, {} needed", s.seq_id,
                    s.block_table.size(), needed);
   for (int32_t b : s.block_table)
-    if (b < 0 || b >= kv_sizes_.full_blocks)
+    if (b < 0 || b >= pools.full_blocks)
       GOSSAMER_THROW(kInvalidArgument, "sequence {}: KV block {} out of range [0, {})", s.seq_id, b,
-                     kv_sizes_.full_blocks);
-  if (kv_sizes_.window == 0) {
+                     pools.full_blocks);
+  if (pools.window == 0) {
     if (!s.window_block_table.empty())
       GOSSAMER_THROW(kInvalidArgument, "sequence {}: a window block table for a model without sliding layers",
                      s.seq_id);
@@ -128,13 +126,13 @@ void RankExecutor::check_block_tables(const SequencePlan& s) const {
     GOSSAMER_THROW(kInvalidArgument, "sequence {}: window block table of {} blocks, {} needed", s.seq_id,
                    s.window_block_table.size(), needed);
   // Blocks before the first one a query of this chunk sees may be dropped; the rest must exist.
-  const int64_t first = first_visible_block(s.start_pos, kv_sizes_.window, bs);
+  const int64_t first = first_visible_block(s.start_pos, pools.window, bs);
   for (size_t i = 0; i < s.window_block_table.size(); ++i) {
     const int32_t b = s.window_block_table[i];
     const bool dropped_ok = b == kNoBlock && static_cast<int64_t>(i) < first;
-    if (!dropped_ok && (b < 0 || b >= kv_sizes_.window_blocks))
+    if (!dropped_ok && (b < 0 || b >= pools.window_blocks))
       GOSSAMER_THROW(kInvalidArgument, "sequence {}: window KV block {} at logical block {} out of range [0, {})",
-                     s.seq_id, b, i, kv_sizes_.window_blocks);
+                     s.seq_id, b, i, pools.window_blocks);
   }
 }
 

@@ -93,7 +93,7 @@ class RankExecutor {
   const ExecutorOptions& options() const { return options_; }
   // The KV pools every rank holds, resolved from the options and the model: the planner
   // (rank 0) allocates blocks from pools of exactly these sizes.
-  const KvPoolSizes& kv_pool_sizes() const { return kv_sizes_; }
+  const KvPoolSizes& kv_pool_sizes() const { return cache_->config().pools; }
   size_t kv_cache_bytes() const { return cache_->bytes(); }
   bool is_coordinator() const { return world_.rank() == 0; }
 
@@ -120,7 +120,6 @@ class RankExecutor {
   comm::ProcessGroups groups_;
   std::unique_ptr<ThreadPool> pool_;
   ModelWeights weights_;
-  KvPoolSizes kv_sizes_;
   std::unique_ptr<KvCache> cache_;
   std::unique_ptr<ModelRunner> runner_;
 };

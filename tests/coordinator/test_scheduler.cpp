@@ -74,8 +74,8 @@ TEST(KvBlocks, DifferentPrefixesDoNotMatch) {
 
 TEST(Scheduler, ChunkedPrefillThenDecodeUnderBudget) {
   SchedulerOptions o;
-  o.num_blocks = 64;
-  o.block_size = 4;
+  o.kv.full_blocks = 64;
+  o.kv.block_size = 4;
   o.max_batch_tokens = 8;
   Scheduler s(o);
   s.enqueue(make_request("a", iota(20)));
@@ -100,8 +100,8 @@ TEST(Scheduler, ChunkedPrefillThenDecodeUnderBudget) {
 
 TEST(Scheduler, PrefixCacheSkipsSharedFullBlocks) {
   SchedulerOptions o;
-  o.num_blocks = 64;
-  o.block_size = 4;
+  o.kv.full_blocks = 64;
+  o.kv.block_size = 4;
   Scheduler s(o);
   s.enqueue(make_request("a", iota(10)));
   auto p = s.plan_step(0);
@@ -119,8 +119,8 @@ TEST(Scheduler, PrefixCacheSkipsSharedFullBlocks) {
 
 TEST(Scheduler, PreemptsWhenBlocksRunOutAndFreesOnRemove) {
   SchedulerOptions o;
-  o.num_blocks = 4;
-  o.block_size = 2;
+  o.kv.full_blocks = 4;
+  o.kv.block_size = 2;
   o.prefix_cache = false;
   Scheduler s(o);
   s.enqueue(make_request("a", iota(3)));
@@ -146,10 +146,10 @@ TEST(Scheduler, PreemptsWhenBlocksRunOutAndFreesOnRemove) {
 
 TEST(Scheduler, SlidingWindowLayersKeepOnlyTheirWindowWhileDecoding) {
   SchedulerOptions o;
-  o.num_blocks = 64;
-  o.block_size = 2;
-  o.window = 4;         // a query sees itself and the 3 positions before it
-  o.window_blocks = 8;  // far fewer than a long sequence's full table
+  o.kv.full_blocks = 64;
+  o.kv.block_size = 2;
+  o.kv.window = 4;         // a query sees itself and the 3 positions before it
+  o.kv.window_blocks = 8;  // far fewer than a long sequence's full table
   Scheduler s(o);
   s.enqueue(make_request("a", iota(3)));
   int64_t max_window_used = 0;
@@ -160,7 +160,7 @@ TEST(Scheduler, SlidingWindowLayersKeepOnlyTheirWindowWhileDecoding) {
     const int64_t end = sp.start_pos + static_cast<int64_t>(sp.token_ids.size());
     ASSERT_EQ(sp.window_block_table.size(), sp.block_table.size());
     // Every block a query of the chunk sees is held; the ones before it are handed back.
-    const int64_t first = worker::first_visible_block(sp.start_pos, o.window, o.block_size);
+    const int64_t first = worker::first_visible_block(sp.start_pos, o.kv.window, o.kv.block_size);
     for (int64_t b = 0; b < static_cast<int64_t>(sp.window_block_table.size()); ++b) {
       if (b < first) EXPECT_EQ(sp.window_block_table[static_cast<size_t>(b)], worker::kNoBlock) << b;
       else EXPECT_GE(sp.window_block_table[static_cast<size_t>(b)], 0) << b;
@@ -181,10 +181,10 @@ TEST(Scheduler, SlidingWindowLayersKeepOnlyTheirWindowWhileDecoding) {
 
 TEST(Scheduler, PrefixCacheHitTakesTheVisibleWindowBlocksToo) {
   SchedulerOptions o;
-  o.num_blocks = 64;
-  o.block_size = 4;
-  o.window = 6;
-  o.window_blocks = 32;
+  o.kv.full_blocks = 64;
+  o.kv.block_size = 4;
+  o.kv.window = 6;
+  o.kv.window_blocks = 32;
   Scheduler s(o);
   s.enqueue(make_request("a", iota(21)));
   auto p = s.plan_step(0);
@@ -211,10 +211,10 @@ TEST(Scheduler, PrefixCacheHitTakesTheVisibleWindowBlocksToo) {
 // leave both pools empty.
 TEST(Scheduler, RandomLoadKeepsBothPoolsConsistent) {
   SchedulerOptions o;
-  o.num_blocks = 40;
-  o.block_size = 4;
-  o.window = 6;
-  o.window_blocks = 12;
+  o.kv.full_blocks = 40;
+  o.kv.block_size = 4;
+  o.kv.window = 6;
+  o.kv.window_blocks = 12;
   o.max_batch_tokens = 24;
   o.max_running = 6;
   o.prefix_cache = false;
@@ -237,7 +237,7 @@ TEST(Scheduler, RandomLoadKeepsBothPoolsConsistent) {
       const auto need = static_cast<size_t>((end + 3) / 4);
       ASSERT_GE(sp.block_table.size(), need);
       ASSERT_EQ(sp.window_block_table.size(), sp.block_table.size());
-      const int64_t first = worker::first_visible_block(sp.start_pos, o.window, o.block_size);
+      const int64_t first = worker::first_visible_block(sp.start_pos, o.kv.window, o.kv.block_size);
       for (size_t b = 0; b < sp.block_table.size(); ++b) {
         EXPECT_TRUE(full_held.insert(sp.block_table[b]).second) << "full block shared, step " << step;
         const int32_t w = sp.window_block_table[b];
@@ -249,7 +249,7 @@ TEST(Scheduler, RandomLoadKeepsBothPoolsConsistent) {
         }
       }
     }
-    EXPECT_LE(s.window_blocks_used(), o.window_blocks);
+    EXPECT_LE(s.window_blocks_used(), o.kv.window_blocks);
     for (auto& [r, token] : s.apply(fake_result(plan))) {
       if (static_cast<int64_t>(r->tokens.size()) >= target[r->id]) {
         ASSERT_TRUE(s.remove(r->connection, r->id));
