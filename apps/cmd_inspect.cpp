@@ -37,7 +37,7 @@ struct KvEstimate {
 };
 
 // KV cache for one sequence of n tokens: full layers keep all n, sliding layers at most
-// the window (GPT-OSS.md §5.3).
+// the window (docs/MODEL.md, "Sliding window on alternate layers").
 KvEstimate kv_per_tokens(const model::ModelConfig& c, int n) {
   KvEstimate k;
   k.tokens = n;

@@ -1,15 +1,17 @@
 #pragma once
-// Communicator: one process group and the collectives the model needs (ARCHITECTURE.md,
-// DISTRIBUTED.md §1-2). Backends: `local` (a group of one: copies or no-ops, no MPI call),
-// `mpi` (CPU buffers, comm/mpi_communicator.h) and, with CUDA, `nccl` behind this same
-// interface. Parallel layers hold a Communicator& and never see which backend it is.
+// Communicator: one process group and the collectives the model needs
+// (docs/ARCHITECTURE.md, "Parallel layout"). Backends: `local` (a group of one: copies or
+// no-ops, no MPI call), `mpi` (CPU buffers, comm/mpi_communicator.h) and, with CUDA,
+// `nccl` behind this same interface. Parallel layers hold a Communicator& and never see
+// which backend it is.
 //
 // Conventions for every call:
 // * Counts are in elements of `dtype`, never bytes (except broadcast(), which moves bytes).
 // * Every buffer argument carries its Device: the MPI backend takes kCPU only and throws
 //   kUnsupported otherwise; NCCL will take kCUDA.
 // * All ranks of the group make the same calls in the same order with matching counts;
-//   a rank with zero tokens still calls with count 0 (DISTRIBUTED.md §8, pitfall 1).
+//   a rank with zero tokens still calls with count 0 (a rank that skips a collective
+//   leaves its peers waiting: docs/ARCHITECTURE.md, "Rules that keep the ranks in step").
 // * Failures and timeouts throw gossamer::Error(kComm) naming the group and the operation.
 //   After a kComm error the communicator is broken (a collective may still be pending in
 //   the transport) and every later call throws; the app should end the job
@@ -29,8 +31,8 @@ namespace gossamer::comm {
 enum class ReduceOp : uint8_t { kSum, kMax, kMin };
 const char* reduce_op_name(ReduceOp op);
 
-// Default deadline for one operation. Long prefills on slow CPUs must fit (DISTRIBUTED.md
-// §8, pitfall 8); configs set it with runtime.comm_timeout_s, tests use short ones.
+// Default deadline for one operation. Long prefills on slow CPUs must fit; configs set it
+// with runtime.comm_timeout_s, tests use short ones (docs/ARCHITECTURE.md, "Failure rules").
 inline constexpr std::chrono::milliseconds kDefaultTimeout{60000};
 
 // split() color for "this rank joins no group": it gets nullptr back.

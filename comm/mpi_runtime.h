@@ -21,10 +21,9 @@ namespace gossamer::comm {
 
 class MpiRuntime {
  public:
-  // Initializes MPI with MPI_THREAD_FUNNELED (only the step thread calls MPI, DISTRIBUTED.md
-  // §4) unless it is already initialized, in which case the runtime neither inits nor
-  // finalizes. Throws kComm when MPI cannot provide FUNNELED. Sets MPI_ERRORS_RETURN on
-  // MPI_COMM_WORLD.
+  // Initializes MPI with MPI_THREAD_FUNNELED (only the step thread calls MPI) unless it
+  // is already initialized, in which case the runtime neither inits nor finalizes. Throws
+  // kComm when MPI cannot provide FUNNELED. Sets MPI_ERRORS_RETURN on MPI_COMM_WORLD.
   MpiRuntime(int* argc, char*** argv);
   ~MpiRuntime();  // MPI_Finalize when this object initialized MPI
   MpiRuntime(const MpiRuntime&) = delete;

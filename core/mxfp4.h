@@ -1,5 +1,5 @@
 #pragma once
-// MXFP4 primitives shared by the checkpoint reader and the kernels (GPT-OSS.md §8.3):
+// MXFP4 primitives shared by the checkpoint reader and the kernels (docs/MODEL.md, "MXFP4"):
 // 4-bit e2m1 codes, two per byte (even element in the low nibble), one e8m0 scale byte
 // (2^(s-127)) per 32 consecutive values along the contraction axis.
 #include <cmath>

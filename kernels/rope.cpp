@@ -12,7 +12,8 @@
 
 namespace gossamer::kernels {
 
-// YaRN (GPT-OSS.md §5.2, OpenAI's gpt_oss/torch/model.py _compute_concentration_and_inv_freq):
+// YaRN (docs/MODEL.md, "RoPE (YaRN)"; OpenAI's gpt_oss/torch/model.py
+// _compute_concentration_and_inv_freq):
 // pairs below `lo` keep theta^(-2i/d), pairs above `hi` are slowed by `factor`, the ones
 // between are blended linearly. All in double: these feed every logit of every layer.
 RopeTable RopeTable::build(const RopeParams& p) {

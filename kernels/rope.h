@@ -1,5 +1,5 @@
 #pragma once
-// YaRN-scaled rotary embedding with half-split pairing (GPT-OSS.md §5.2).
+// YaRN-scaled rotary embedding with half-split pairing (docs/MODEL.md, "RoPE (YaRN)").
 #include <cstdint>
 #include <vector>
 

@@ -1,4 +1,5 @@
-// ModelConfig from the two config.json formats (GPT-OSS.md §1) and back to HF JSON.
+// ModelConfig from the two config.json formats (docs/MODEL.md, "Configuration") and back
+// to HF JSON.
 #include "model/config.h"
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 #pragma once
 // ModelConfig: every gpt-oss hyper-parameter the engine uses, read from the HF
-// config.json or from original/config.json (GPT-OSS.md §1). Nothing downstream hard-codes
-// a size: the tiny test model and the 120b model differ only here.
+// config.json or from original/config.json (docs/MODEL.md, "Configuration"). Nothing
+// downstream hard-codes a size: the tiny test model and the 120b model differ only here.
 #include <cstdint>
 #include <filesystem>
 #include <string>

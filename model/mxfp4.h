@@ -1,6 +1,6 @@
 #pragma once
 // MXFP4 decode (checkpoint inspection, tests, reference paths) and encode (the synthetic
-// checkpoint writer). Layout in GPT-OSS.md §8.3; primitives in core/mxfp4.h.
+// checkpoint writer). Layout in docs/MODEL.md, "MXFP4"; primitives in core/mxfp4.h.
 #include <cstdint>
 
 namespace gossamer::model {

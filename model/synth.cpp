@@ -259,7 +259,7 @@ ModelConfig synth_preset(const std::string& name, int layers) {
     c.sliding_window = 8;
     c.eos_token_ids = {4095};
     c.pad_token_id = 4094;
-  } else if (name == "gpt-oss-20b" || name == "gpt-oss-120b") {  // GPT-OSS.md §1
+  } else if (name == "gpt-oss-20b" || name == "gpt-oss-120b") {  // docs/MODEL.md, "Notation"
     c.num_hidden_layers = name == "gpt-oss-20b" ? 24 : 36;
     c.num_local_experts = name == "gpt-oss-20b" ? 32 : 128;
     c.hidden_size = 2880;
@@ -304,8 +304,8 @@ SynthResult write_synthetic_checkpoint(const ModelConfig& config, const SynthOpt
   nlohmann::ordered_json weight_map;
   size_t i = 0;
   for (int s = 0; s < shards; ++s) {
-    // The released checkpoint names shards 0..K-1 "of-(K-1)" (GPT-OSS.md §8.1); we do
-    // the same so readers that trust the name are caught by our own tests.
+    // The released checkpoint names shards 0..K-1 "of-(K-1)" (docs/MODEL.md, "HF layout");
+    // we do the same so readers that trust the name are caught by our own tests.
     std::string file = fmt::format("model-{:05d}-of-{:05d}.safetensors", s, shards - 1);
     std::vector<TensorSpec> specs;
     size_t first = i;

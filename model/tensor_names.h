@@ -1,6 +1,6 @@
 #pragma once
-// Tensor names of the two checkpoint layouts (GPT-OSS.md §8), in one place so the weight
-// binder, the synthetic writer and inspect never spell them differently.
+// Tensor names of the two checkpoint layouts (docs/MODEL.md, "Checkpoint layouts"), in one
+// place so the weight binder, the synthetic writer and inspect never spell them differently.
 #include <string>
 
 #include "model/checkpoint.h"

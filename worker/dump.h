@@ -1,5 +1,5 @@
 #pragma once
-// Named intermediates of a forward pass (CONVENTIONS.md practice 3). `--dump attn_out:3`
+// Named intermediates of a forward pass (docs/ARCHITECTURE.md, "Conventions"). `--dump attn_out:3`
 // asks for the attention output of layer 3; `--dump resid_after_mlp:*` for every layer;
 // names without a layer ("embedding", "final_norm", "logits") take no suffix. Each dump is
 // written as <dir>/<name>.<layer>.npy (or <name>.npy), shape [n_tokens, width].

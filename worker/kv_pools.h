@@ -1,10 +1,11 @@
 #pragma once
-// The KV blocks of one DP replica, split by layer type (GPT-OSS.md §5.3): full-attention
-// layers keep every position, so their block table covers the whole sequence; sliding-window
-// layers only ever read the last `window` positions, so their table keeps just the blocks a
-// query can still see and hands the older ones back (vLLM's hybrid allocator does the same;
-// llama.cpp's SWA cache is the ring-buffer variant). Both tables are indexed by the same
-// logical block (position / block_size); dropped window entries hold kNoBlock.
+// The KV blocks of one DP replica, split by layer type (docs/ARCHITECTURE.md, "KV cache"):
+// full-attention layers keep every position, so their block table covers the whole
+// sequence; sliding-window layers only ever read the last `window` positions, so their table
+// keeps just the blocks a query can still see and hands the older ones back (vLLM's hybrid
+// allocator does the same; llama.cpp's SWA cache is the ring-buffer variant). Both tables
+// are indexed by the same logical block (position / block_size); dropped window entries
+// hold kNoBlock.
 //
 // Prefix caching spans both pools under the same chain hash (a block's K/V at any layer
 // depends on every token up to the block's end). A cached prefix of h blocks is usable only

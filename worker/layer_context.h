@@ -11,7 +11,7 @@ class Communicator;
 
 namespace gossamer::worker {
 
-// How tokens reach the ranks owning their experts (ARCHITECTURE.md, parallel layout).
+// How tokens reach the ranks owning their experts (docs/ARCHITECTURE.md, "Expert parallelism").
 enum class MoeDispatch {
   kAllGather,  // all-gather the tokens, reduce-scatter the outputs: static shapes, small EP
   kAllToAll,   // all-to-all-v of just the routed rows, both ways: large EP, across nodes

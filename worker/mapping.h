@@ -1,11 +1,11 @@
 #pragma once
-// Mapping: the parallel topology as a pure, validated value (CONVENTIONS.md practice 5;
+// Mapping: the parallel topology as a pure, validated value (docs/ARCHITECTURE.md, "Mapping";
 // TensorRT-LLM's mapping.py). From the world size, this rank and the `parallel:` block it
 // computes which layers, heads, experts, vocab rows and sequences this rank owns, and the
 // (color, key) of each process group. No MPI here: comm::make_process_groups turns
 // group_layout() into communicators.
 //
-// Rank order is DP × PP × TP with TP innermost (DISTRIBUTED.md §1, as vLLM):
+// Rank order is DP × PP × TP with TP innermost (as vLLM does):
 //   rank = (dp_rank * pp + pp_rank) * tp + tp_rank
 // The EP group spans the DP × TP ranks of one stage, in ep consecutive ranks:
 //   stage_index = dp_rank * tp + tp_rank   (0 .. dp*tp-1)
@@ -105,7 +105,7 @@ class Mapping {
   bool holds_embedding() const { return is_first_stage(); }
   bool holds_lm_head() const { return is_last_stage(); }
   // Biases of row-parallel layers (o_proj, expert down-proj after a reduce) are added by
-  // tp_rank 0 only, so the all-reduce sums them once (DISTRIBUTED.md §8, pitfall 4).
+  // tp_rank 0 only, so the all-reduce sums them once (not tp times).
   bool adds_row_parallel_bias() const { return tp_rank_ == 0; }
 
   // Sequence → DP replica.

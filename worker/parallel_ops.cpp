@@ -15,7 +15,7 @@ void row_parallel_linear(const LayerContext& ctx, float* y, const float* x, int6
     return;
   }
   // Each TP rank holds a column slice of W: partial products sum to the full product.
-  // The bias joins the sum once, from TP rank 0 (DISTRIBUTED.md, pitfall: bias added tp times).
+  // The bias joins the sum once, from TP rank 0 (added on every rank it would count tp times).
   const float* bias = ctx.tp->rank() == 0 ? w.bias_ptr() : nullptr;
   kernels::linear(ctx.exec, y, x, n, w.weight, bias);
   ctx.tp->all_reduce_sum(y, static_cast<size_t>(n * w.weight.out), ctx.exec.device);

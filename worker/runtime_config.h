@@ -1,6 +1,7 @@
 #pragma once
 // RuntimeConfig: the YAML file (configs/*.yaml) as typed settings. The one place that reads
-// the configuration; everything downstream gets these structs (CONVENTIONS.md practice 12).
+// the configuration; everything downstream gets these structs (docs/ARCHITECTURE.md,
+// "Conventions").
 //
 //   model:    {path: DIR, layout: auto|hf|original}
 //   parallel: {tp: 2, dp: 1, ep: 2, pp: 1, moe_dispatch: allgather|alltoall}

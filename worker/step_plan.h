@@ -2,9 +2,9 @@
 // StepPlan: what every rank executes in one step. Rank 0 (the coordinator) decides the
 // step and broadcasts the plan as a compact binary record; all ranks then run it, so the
 // sequence of collectives in a step comes only from the plan, never from local decisions
-// (DISTRIBUTED.md §3, rules 1, 2 and 5). Every rank sees the whole plan: a DP replica
-// picks its own sequences with Mapping::owns_sequence(seq_id), and every rank can derive
-// the per-replica token counts that size the EP collectives.
+// (docs/ARCHITECTURE.md, "Rules that keep the ranks in step"). Every rank sees the whole
+// plan: a DP replica picks its own sequences with Mapping::owns_sequence(seq_id), and every
+// rank can derive the per-replica token counts that size the EP collectives.
 //
 // Wire format v2, little-endian, no padding:
 //   header (36 bytes): u32 magic "GSPL" | u16 version | u8 command | u8 zero
@@ -88,7 +88,7 @@ struct StepPlan {
 // kCorruptData on bytes that do not decode.
 // Non-root ranks wait at most comm.timeout() for the next plan, so an idle coordinator must
 // broadcast a kIdle plan at least that often. That idle plan is also the heartbeat that
-// finds a dead rank while there is no work (DISTRIBUTED.md §8, pitfall 8). Use a dedicated
+// finds a dead rank while there is no work. Use a dedicated
 // control group (world.split(0, world.rank(), "control")) so that plans never interleave
 // with data-plane collectives on the same communicator.
 void broadcast_step_plan(comm::Communicator& comm, StepPlan* plan, int root = 0);

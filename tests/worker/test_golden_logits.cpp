@@ -1,6 +1,6 @@
 // The engine against the golden logits of OpenAI's reference (fp32) on the tiny model:
 // every position of every sequence within 1e-3, identical greedy continuations, from both
-// checkpoint layouts (GPT-OSS.md, tests/data/tiny).
+// checkpoint layouts (tests/data/tiny; docs/MODEL.md, "Numerics and golden data").
 #include <gtest/gtest.h>
 
 #include "golden_data.h"
