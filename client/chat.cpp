@@ -33,6 +33,9 @@ void Conversation::reset() {
 
 int run_chat(const ChatOptions& options, std::istream& in, std::ostream& out) {
   Conversation conversation(options.system);
+  // The conversation goes on after a refused turn (the user can rephrase), but a script
+  // piping turns in learns from the exit code that one of them failed.
+  bool a_turn_failed = false;
   try {
     Client client(options.endpoint);
     std::string line;
@@ -64,6 +67,7 @@ int run_chat(const ChatOptions& options, std::istream& in, std::ostream& out) {
       if (r.error) {
         out << "error [" << protocol::error_code_string(r.error->code) << "]: " << r.error->message << "\n";
         conversation.drop_last();
+        a_turn_failed = true;
         continue;
       }
       std::vector<protocol::ToolCall> calls;
@@ -74,7 +78,7 @@ int run_chat(const ChatOptions& options, std::istream& in, std::ostream& out) {
     out << "\nchat: " << e.what() << "\n";
     return kExitTransport;
   }
-  return kExitOk;
+  return a_turn_failed ? kExitServerError : kExitOk;
 }
 
 }  // namespace gossamer::client

@@ -161,9 +161,11 @@ class Run {
       r.finish_reason = protocol::finish_reason_string(d->finish_reason);
       ++a.ok;
     } else {
-      const std::string code = protocol::error_code_string(std::get<protocol::ErrorReply>(m).code);
+      const auto& e = std::get<protocol::ErrorReply>(m);
+      const std::string code = protocol::error_code_string(e.code);
       r.status = "error:" + code;
       ++a.errors[code];
+      if (a.first_error.empty()) a.first_error = code + ": " + e.message;
     }
   }
 
@@ -222,6 +224,12 @@ class Run {
 long Accounting::errors_total() const {
   long n = 0;
   for (const auto& [code, count] : errors) n += count;
+  return n;
+}
+
+long Accounting::refused_or_failed() const {
+  long n = errors_total();
+  if (auto it = errors.find("overloaded"); it != errors.end()) n -= it->second;
   return n;
 }
 

@@ -50,6 +50,7 @@ struct RequestRecord {
 struct Accounting {
   long sent = 0, ok = 0, lost = 0, not_sent = 0;
   std::map<std::string, long> errors;  // by code
+  std::string first_error;             // "code: message" of the first error reply
   long duplicated = 0;      // ids that got more than one terminal reply
   long after_terminal = 0;  // non-terminal messages for an id after its terminal reply
   long late = 0;            // terminal replies for requests already counted lost
@@ -60,6 +61,9 @@ struct Accounting {
   long errors_total() const;
   // Every sent id got exactly one terminal reply and nothing stray arrived.
   bool all_accounted() const;
+  // Requests that ended with an error other than `overloaded` (which a load test past the
+  // queue limit expects): refused as malformed, too long, or failed on the server.
+  long refused_or_failed() const;
 };
 
 struct LoadgenReport {
@@ -80,7 +84,7 @@ void write_report_json(const LoadgenReport& r, const std::string& path);
 void print_report(const LoadgenReport& r, std::ostream& out);
 
 // What the verb calls: run, print, write JSON/PNG when asked. Exit code kExitOk only when
-// every request is accounted for.
+// every request is accounted for and none was refused or failed (refused_or_failed).
 int run_loadgen_command(const LoadgenOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace gossamer::client

@@ -105,6 +105,11 @@ int run_loadgen_command(const LoadgenOptions& options, std::ostream& out, std::o
       err << "loadgen: not every request got exactly one terminal reply (see accounting)\n";
       return kExitServerError;
     }
+    if (const long bad = r.accounting.refused_or_failed(); bad > 0) {
+      err << "loadgen: " << bad << " request(s) were refused or failed; first: " << r.accounting.first_error
+          << "\n";
+      return kExitServerError;
+    }
     return kExitOk;
   } catch (const Error& e) {
     err << "loadgen: " << e.what() << "\n";

@@ -130,11 +130,13 @@ void FrontDoor::on_submit(const std::string& connection, protocol::Submit& s) {
     send_error(connection, inflight_.error_reply(connection, *dup));
     return;
   }
+  // The id is registered by now, so finish it *before* building the reply: error_reply
+  // moves an id that is still in flight to `ref` (not terminal), and the client would wait
+  // for an end that never comes.
   auto refuse = [&](protocol::Error e) {
     ++rejected_;
-    const auto reply = inflight_.error_reply(connection, e);
     inflight_.finish(connection, s.id);
-    send_error(connection, reply);
+    send_error(connection, inflight_.error_reply(connection, e));
   };
   if (stopping_) {
     refuse({protocol::ErrorCode::kShuttingDown, "the server is shutting down", s.id, "submit"});

@@ -119,4 +119,13 @@ size_t json_nesting_depth(std::string_view text) {
   return deepest;
 }
 
+std::string json_error_text(const std::exception& e) {
+  std::string_view what = e.what();
+  if (what.rfind("[json.exception.", 0) == 0) {
+    const size_t close = what.find("] ");
+    if (close != std::string_view::npos) what.remove_prefix(close + 2);
+  }
+  return std::string(what);
+}
+
 }  // namespace gossamer::protocol::detail

@@ -48,5 +48,8 @@ const json& as_array(const json& v, const std::string& path);
 // Deepest nesting of arrays/objects in a JSON text, scanning outside strings. Lets the
 // parser refuse pathological nesting before building a tree for it.
 size_t json_nesting_depth(std::string_view text);
+// The JSON library's exception text without its "[json.exception.parse_error.101] " tag:
+// clients get the reason, not our library's internals.
+std::string json_error_text(const std::exception& e);
 
 }  // namespace gossamer::protocol::detail

@@ -45,13 +45,13 @@ json parse_json_frame(std::string_view frame, const Limits& limits) {
   } catch (const json::parse_error& e) {
     // The bytes are valid UTF-8, so a surrogate complaint means a "\uD800"-style escape
     // that encodes no character: the same fault as bad bytes.
-    const std::string what = e.what();
+    const std::string what = detail::json_error_text(e);
     if (what.find("surrogate") != std::string::npos)
       fail(ErrorCode::kInvalidUtf8, "string escape is not a valid UTF-16 pair: " + what);
     fail(ErrorCode::kBadJson, what);
   } catch (const json::out_of_range& e) {
     // Valid JSON, but a number no double can hold (1e999): a bad value, not bad syntax.
-    fail(ErrorCode::kBadRequest, std::string("number out of range: ") + e.what());
+    fail(ErrorCode::kBadRequest, "number out of range: " + detail::json_error_text(e));
   }
 }
 
@@ -105,7 +105,8 @@ Result<ClientMessage> parse_client_message(std::string_view frame, const Limits&
   try {
     json msg = parse_json_frame(frame, limits);
     if (!msg.is_object()) fail(ErrorCode::kBadRequest, "top level: expected a JSON object");
-    // Read the id and type leniently first so that any later refusal can name them.
+    // Read the id and type leniently first so that any later refusal can name them (an
+    // empty id is kept too: make_error_reply puts it in `ref`, it names no request).
     if (auto it = msg.find("id"); it != msg.end() && it->is_string() &&
                                   it->get_ref<const std::string&>().size() <= limits.max_id_bytes)
       err.id = it->get<std::string>();
@@ -121,7 +122,7 @@ Result<ClientMessage> parse_client_message(std::string_view frame, const Limits&
   } catch (const std::exception& e) {
     // nlohmann type errors etc. would be our bug; fail the message, not the server.
     err.code = ErrorCode::kInternal;
-    err.message = std::string("parser: ") + e.what();
+    err.message = "parser: " + detail::json_error_text(e);
   }
   return err;
 }

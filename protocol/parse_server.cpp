@@ -12,6 +12,7 @@ using detail::as_string;
 using detail::bad;
 using detail::fail;
 using detail::find;
+using detail::json_error_text;
 using detail::require;
 using json = nlohmann::json;
 
@@ -154,7 +155,7 @@ Result<ServerMessage> parse_server_message(std::string_view frame, size_t max_fr
     try {
       j = json::parse(frame);
     } catch (const json::parse_error& e) {
-      fail(ErrorCode::kBadJson, e.what());
+      fail(ErrorCode::kBadJson, json_error_text(e));
     }
     if (!j.is_object()) fail(ErrorCode::kBadRequest, "top level: expected a JSON object");
     const json& v = require(j, "v", "");
@@ -166,7 +167,7 @@ Result<ServerMessage> parse_server_message(std::string_view frame, size_t max_fr
     err.message = e.message;
   } catch (const std::exception& e) {
     err.code = ErrorCode::kInternal;
-    err.message = e.what();
+    err.message = json_error_text(e);
   }
   return err;
 }

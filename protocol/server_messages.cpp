@@ -16,7 +16,8 @@ ErrorReply make_error_reply(const Error& e) {
   ErrorReply r{e.code, e.message, std::nullopt, std::nullopt};
   // A duplicate id must not look like the terminal reply of the live request it collides
   // with; errors about cancel/health/stats never terminate a request either.
-  const bool terminates = e.id && e.about == std::optional<std::string>("submit") &&
+  // An empty id names no request (PROTOCOL.md: ids are 1-256 bytes), so it goes to `ref`.
+  const bool terminates = e.id && !e.id->empty() && e.about == std::optional<std::string>("submit") &&
                           e.code != ErrorCode::kDuplicateId;
   if (terminates) r.id = e.id;
   else r.ref = e.id;

@@ -2,6 +2,10 @@
 // serving), cancellation and disconnects freeing KV blocks.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <map>
+#include <stdexcept>
 #include <thread>
 
 #include <zmq.hpp>
@@ -35,7 +39,26 @@ struct BadCase {
   const char* name;
   std::string frame;
   protocol::ErrorCode code;
+  // The id of the terminal reply when the refused submit's id was readable; empty when the
+  // reply must not be terminal (no id could be read, or not a submit: `ref` or nothing).
+  std::string terminal_id = {};
 };
+
+// Cases whose frame is a submit with a readable id: their refusal ends that request.
+void mark_terminal(std::vector<BadCase>& cases) {
+  const std::map<std::string, std::string> ids = {
+      {"missing v", "a"}, {"other version", "a"}, {"tokens not array", "t"}, {"no input", "t"},
+      {"two inputs", "t"}, {"negative temperature", "t"}, {"top_p zero", "t"},
+      {"huge max_tokens", "t"}, {"max_tokens zero", "t"}, {"prompt longer than context", "long"},
+      {"token id outside vocab", "t"}, {"negative token id", "t"}, {"empty messages", "t"},
+      {"unknown role", "t"}, {"unknown params field", "t"}, {"unknown top-level field", "t"},
+      {"too many stop strings", "s"}, {"text prompt on a small-vocabulary model", "t"},
+      {"reasoning_effort unknown", "t"}};
+  size_t marked = 0;
+  for (auto& c : cases)
+    if (auto it = ids.find(c.name); it != ids.end()) c.terminal_id = it->second, ++marked;
+  if (marked != ids.size()) throw std::logic_error("mark_terminal: a case name changed");
+}
 
 std::vector<BadCase> bad_cases() {
   using C = protocol::ErrorCode;
@@ -96,8 +119,9 @@ TEST(ServiceErrors, BadInputSuiteGetsStructuredErrorsAndServingGoesOn) {
   client::Client busy(server.endpoint());
   const std::string long_id = busy.submit(token_submit("runner", {1, 2, 3}, 200));
 
-  const auto cases = bad_cases();
+  auto cases = bad_cases();
   ASSERT_GE(cases.size(), 25u);
+  mark_terminal(cases);
   for (const auto& bc : cases) {
     c.send_raw(bc.frame);
     auto e = next_error(c, 5s);
@@ -105,6 +129,13 @@ TEST(ServiceErrors, BadInputSuiteGetsStructuredErrorsAndServingGoesOn) {
     EXPECT_EQ(protocol::error_code_string(e->code), std::string(protocol::error_code_string(bc.code)))
         << bc.name << ": " << e->message;
     EXPECT_FALSE(e->message.empty()) << bc.name;
+    EXPECT_EQ(e->message.find("json.exception"), std::string::npos) << bc.name << ": " << e->message;
+    if (!bc.terminal_id.empty()) {
+      EXPECT_EQ(e->id.value_or("<none>"), bc.terminal_id) << bc.name << ": must end the request";
+      EXPECT_FALSE(e->ref.has_value()) << bc.name;
+    } else {
+      EXPECT_FALSE(e->id.has_value()) << bc.name << ": must not look like a terminal reply";
+    }
   }
   // A multi-part message, from a raw DEALER.
   {
@@ -242,6 +273,69 @@ TEST(ServiceErrors, BeyondTheQueueLimitRequestsGetOverloadedAndEveryIdOneTermina
   EXPECT_GE(overloaded, 1);
   EXPECT_GE(done, 2);  // at least the two the queue holds (more when one started first)
   EXPECT_FALSE(c.poll(300ms).has_value());  // nothing after the terminals
+}
+
+}  // namespace
+}  // namespace gossamer::testing
+
+namespace gossamer::testing {
+namespace {
+
+struct Run {
+  int exit_code = -1;
+  std::string output;
+  double seconds = 0;
+};
+
+// Runs `gossamer ARGS` (a 60 s `timeout` guards against a hang; exit 124 means it hung),
+// with `input` as its standard input, capturing stdout and stderr.
+Run run_cli(const std::string& args, const std::string& input = "") {
+  Run r;
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string cmd = "echo '" + input + "' | timeout 60 " + std::string(GOSSAMER_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+// A text prompt the tiny model's 4096-id vocabulary cannot hold is refused after the front
+// door registered the id: the refusal must be terminal, so the CLI clients end at once.
+TEST(ServiceErrors, CliClientsPrintARefusalAtOnceAndExitNonZero) {
+  ServerProcess server(0, "--model " + tiny_model() + " --config " + config_file(), 9);
+  ASSERT_TRUE(server.wait_healthy()) << server.log();
+  const std::string ep = " --endpoint " + server.endpoint();
+
+  auto submit = run_cli("submit" + ep + " --prompt hello");
+  EXPECT_NE(submit.exit_code, 0) << submit.output;
+  EXPECT_NE(submit.exit_code, 124) << "submit hung until the timeout: " << submit.output;
+  EXPECT_LT(submit.seconds, 10) << submit.output;
+  EXPECT_NE(submit.output.find("bad_request"), std::string::npos) << submit.output;
+
+  auto loadgen = run_cli("loadgen" + ep + " -n 6 -c 3 --prompt-len fixed:4 --output-len fixed:4");
+  EXPECT_NE(loadgen.exit_code, 0) << loadgen.output;
+  EXPECT_NE(loadgen.exit_code, 124) << "loadgen hung until the timeout: " << loadgen.output;
+  EXPECT_LT(loadgen.seconds, 20) << loadgen.output;
+  EXPECT_NE(loadgen.output.find("6 request(s) were refused or failed"), std::string::npos) << loadgen.output;
+  EXPECT_NE(loadgen.output.find("bad_request"), std::string::npos) << loadgen.output;
+
+  // chat renders its turns as harmony text too; its stdin ends after one line.
+  auto chat = run_cli("chat" + ep, "hello");
+  EXPECT_NE(chat.exit_code, 0) << chat.output;
+  EXPECT_NE(chat.exit_code, 124) << "chat hung until the timeout: " << chat.output;
+  EXPECT_LT(chat.seconds, 10) << chat.output;
+  EXPECT_NE(chat.output.find("error [bad_request]"), std::string::npos) << chat.output;
+
+  // The same clients with token prompts succeed (exit 0): the server kept serving.
+  auto ok = run_cli("submit" + ep + " --tokens 1,2,3 --max-tokens 3 --temperature 0");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  auto ok_load = run_cli("loadgen" + ep + " -n 6 -c 3 --token-prompts 4096 --prompt-len fixed:4 --output-len fixed:4");
+  EXPECT_EQ(ok_load.exit_code, 0) << ok_load.output;
 }
 
 }  // namespace

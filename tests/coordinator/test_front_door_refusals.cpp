@@ -1,0 +1,162 @@
+// Every way the front door refuses a submit ends the request with exactly one terminal
+// reply carrying `id` (docs/PROTOCOL.md, "Exactly one terminal reply"), and the id is free
+// again afterwards; refusals that must not end a request carry `ref` instead. The front door
+// runs in-process on a real ROUTER socket, with the real gpt-oss tokenizer; nothing drains
+// its inbox, so an accepted request just stays queued (the step thread is not under test).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "client/client.h"
+#include "coordinator/front_door.h"
+#include "coordinator/inbox.h"
+#include "protocol/encode.h"
+#include "protocol/server_messages.h"
+#include "service_helpers.h"
+
+namespace gossamer::testing {
+namespace {
+
+struct Door {
+  coordinator::Inbox inbox;
+  std::unique_ptr<coordinator::FrontDoor> door;
+  std::unique_ptr<client::Client> client;
+
+  explicit Door(coordinator::FrontDoorOptions o) {
+    const char* path = std::getenv("GOSSAMER_TOKENIZER");
+    if (!path) throw std::runtime_error("GOSSAMER_TOKENIZER is not set (scripts/test.sh sets it)");
+    static const Tokenizer tokenizer = Tokenizer::load(path);
+    o.endpoint = "tcp://127.0.0.1:*";
+    door = std::make_unique<coordinator::FrontDoor>(o, tokenizer, inbox);
+    door->start();
+    client = std::make_unique<client::Client>(door->bound_endpoint());
+  }
+  ~Door() {
+    client.reset();
+    door->request_stop(std::chrono::milliseconds(0));
+    door->join();
+  }
+
+  // The next error reply, failing the test when none comes within 5 s.
+  protocol::ErrorReply next_error() {
+    for (int i = 0; i < 50; ++i) {
+      auto m = client->poll(100ms);
+      if (!m) continue;
+      if (auto* e = std::get_if<protocol::ErrorReply>(&*m)) return *e;
+      ADD_FAILURE() << "unexpected reply: " << protocol::encode(*m);
+    }
+    ADD_FAILURE() << "no error reply within 5 s";
+    return {};
+  }
+
+  // How many submits the front door handed to the step thread so far.
+  size_t accepted() {
+    for (auto& e : inbox.drain(std::chrono::milliseconds(200)))
+      if (std::holds_alternative<coordinator::NewRequest>(e)) ++accepted_;
+    return accepted_;
+  }
+
+  size_t accepted_ = 0;
+};
+
+coordinator::FrontDoorOptions options() {
+  coordinator::FrontDoorOptions o;
+  o.limits.context_length = 64;
+  o.model_vocab = 201088;
+  return o;
+}
+
+// A refusal that ends request `id`: terminal, carries the id, and the id can be used again
+// at once (the front door no longer holds it in flight).
+void expect_terminal_and_id_free(Door& d, const std::string& id, protocol::ErrorCode code) {
+  const auto e = d.next_error();
+  EXPECT_EQ(protocol::error_code_string(e.code), std::string(protocol::error_code_string(code))) << e.message;
+  EXPECT_EQ(e.id.value_or("<none>"), id) << e.message;
+  EXPECT_FALSE(e.ref.has_value());
+  EXPECT_TRUE(protocol::is_terminal(protocol::ServerMessage(e)));
+  EXPECT_EQ(e.message.find("json.exception"), std::string::npos) << e.message;
+  const size_t before = d.accepted();
+  d.client->send_raw(protocol::encode(protocol::ClientMessage(token_submit(id, {1, 2, 3}, 4))));
+  EXPECT_EQ(d.accepted(), before + 1) << id << " was still held in flight after its terminal reply";
+}
+
+TEST(FrontDoorRefusals, TextPromptOutsideTheModelVocabularyIsTerminal) {
+  auto o = options();
+  o.model_vocab = 4096;  // the tiny test model: the harmony header's ids are >= 200000
+  Door d(o);
+  d.client->send_raw(R"({"v":1,"type":"submit","id":"text","prompt":"hello"})");
+  expect_terminal_and_id_free(d, "text", protocol::ErrorCode::kBadRequest);
+}
+
+TEST(FrontDoorRefusals, TokenPromptLongerThanTheContextIsTerminal) {
+  Door d(options());
+  std::vector<int32_t> tokens(64, 7);
+  d.client->send_raw(protocol::encode(protocol::ClientMessage(token_submit("long", tokens, 4))));
+  expect_terminal_and_id_free(d, "long", protocol::ErrorCode::kContextLength);
+}
+
+TEST(FrontDoorRefusals, RenderedTextPromptLongerThanTheContextIsTerminal) {
+  Door d(options());
+  const std::string words(400, 'x');
+  d.client->send_raw(R"({"v":1,"type":"submit","id":"chat","prompt":")" + words + R"("})");
+  expect_terminal_and_id_free(d, "chat", protocol::ErrorCode::kContextLength);
+}
+
+TEST(FrontDoorRefusals, SubmitWhileShuttingDownIsTerminal) {
+  Door d(options());
+  d.door->request_stop(std::chrono::milliseconds(5000));  // stays up to flush for 5 s
+  d.client->send_raw(protocol::encode(protocol::ClientMessage(token_submit("late", {1}, 4))));
+  const auto e = d.next_error();
+  EXPECT_EQ(e.code, protocol::ErrorCode::kShuttingDown);
+  EXPECT_EQ(e.id.value_or("<none>"), "late");
+  EXPECT_FALSE(e.ref.has_value());
+  EXPECT_EQ(d.accepted(), 0u);
+}
+
+TEST(FrontDoorRefusals, BadParametersWithAReadableIdAreTerminal) {
+  Door d(options());
+  d.client->send_raw(R"({"v":1,"type":"submit","id":"p","tokens":[1],"params":{"top_p":0}})");
+  expect_terminal_and_id_free(d, "p", protocol::ErrorCode::kBadRequest);
+  d.client->send_raw(R"({"v":2,"type":"submit","id":"v","tokens":[1]})");
+  expect_terminal_and_id_free(d, "v", protocol::ErrorCode::kUnsupportedVersion);
+}
+
+TEST(FrontDoorRefusals, DuplicateIdGoesToRefAndTheLiveRequestKeepsItsId) {
+  Door d(options());
+  d.client->send_raw(protocol::encode(protocol::ClientMessage(token_submit("dup", {1, 2}, 4))));
+  EXPECT_EQ(d.accepted(), 1u);
+  d.client->send_raw(protocol::encode(protocol::ClientMessage(token_submit("dup", {1, 2}, 4))));
+  auto e = d.next_error();
+  EXPECT_EQ(e.code, protocol::ErrorCode::kDuplicateId);
+  EXPECT_FALSE(e.id.has_value());
+  EXPECT_EQ(e.ref.value_or(""), "dup");
+  // A refused submit that reuses the live id for something else wrong: also `ref`.
+  d.client->send_raw(R"({"v":1,"type":"submit","id":"dup","prompt":")" + std::string(400, 'x') + R"("})");
+  e = d.next_error();
+  EXPECT_FALSE(e.id.has_value()) << protocol::error_code_string(e.code);
+  EXPECT_EQ(d.accepted(), 1u);
+}
+
+TEST(FrontDoorRefusals, EmptyIdIsNeverTerminal) {
+  Door d(options());
+  d.client->send_raw(R"({"v":1,"type":"submit","id":"","tokens":[1]})");
+  const auto e = d.next_error();
+  EXPECT_EQ(e.code, protocol::ErrorCode::kBadRequest);
+  EXPECT_FALSE(e.id.has_value()) << "an empty id names no request";
+  EXPECT_EQ(e.ref.value_or("<none>"), "");
+  EXPECT_FALSE(protocol::is_terminal(protocol::ServerMessage(e)));
+}
+
+TEST(FrontDoorRefusals, JsonLibraryInternalsStayOutOfMessages) {
+  Door d(options());
+  for (const char* frame : {"hello", R"({"v":1,"type":"submit","id":"n","tokens":[1e999]})",
+                            R"({"v":1,"type":"health"} x)"}) {
+    d.client->send_raw(frame);
+    const auto e = d.next_error();
+    EXPECT_FALSE(e.message.empty()) << frame;
+    EXPECT_EQ(e.message.find("json.exception"), std::string::npos) << e.message;
+  }
+}
+
+}  // namespace
+}  // namespace gossamer::testing
