@@ -4,43 +4,30 @@
 
 #include "core/error.h"
 #include "model/harmony_completion.h"
+#include "model/harmony_render.h"
 #include "protocol/encode.h"
 #include "protocol/parse.h"
 
 namespace gossamer::coordinator {
 namespace {
 
-harmony::ReasoningEffort effort_of(const protocol::Params& p) {
-  if (!p.reasoning_effort) return harmony::ReasoningEffort::kMedium;
-  switch (*p.reasoning_effort) {
-    case protocol::ReasoningEffort::kLow: return harmony::ReasoningEffort::kLow;
-    case protocol::ReasoningEffort::kHigh: return harmony::ReasoningEffort::kHigh;
-    default: return harmony::ReasoningEffort::kMedium;
-  }
-}
-
-// The chat-template request body (model/harmony_conversation.h) for a submit.
-harmony::Json chat_body(const protocol::Submit& s) {
-  harmony::Json body = harmony::Json::object();
-  harmony::Json msgs = harmony::Json::array();
-  if (s.messages) {
-    for (const auto& m : *s.messages) msgs.push_back(harmony::Json::parse(protocol::chat_message_to_json(m).dump()));
-  } else {
-    msgs.push_back({{"role", "user"}, {"content", *s.prompt}});
-  }
-  body["messages"] = std::move(msgs);
+// The chat-template request for a submit: its messages as they are (one shared type,
+// chat/message.h), or the prompt as one user turn.
+harmony::ChatRequest chat_request(const protocol::Submit& s) {
+  harmony::ChatRequest r;
+  if (s.messages) r.messages = *s.messages;
+  else r.messages.push_back({chat::Role::kUser, *s.prompt});
   if (!s.params.tools.empty()) {
-    harmony::Json tools = harmony::Json::array();
+    r.tools = harmony::Json::array();
     for (const auto& t : s.params.tools) {
       harmony::Json fn = {{"name", t.name}};
       if (!t.description.empty()) fn["description"] = t.description;
-      fn["parameters"] = harmony::Json::parse(t.parameters.dump());
-      tools.push_back({{"type", "function"}, {"function", std::move(fn)}});
+      fn["parameters"] = harmony::Json(t.parameters);
+      r.tools.push_back({{"type", "function"}, {"function", std::move(fn)}});
     }
-    body["tools"] = std::move(tools);
   }
-  body["reasoning_effort"] = harmony::reasoning_effort_name(effort_of(s.params));
-  return body;
+  r.reasoning_effort = s.params.reasoning_effort.value_or(chat::ReasoningEffort::kMedium);
+  return r;
 }
 
 protocol::Error refuse(const protocol::Submit& s, protocol::ErrorCode code, std::string message) {
@@ -67,7 +54,7 @@ protocol::Result<std::unique_ptr<Request>> build_request(const std::string& conn
     r->tokens = *s.tokens;
   } else {
     try {
-      const auto rendered = harmony::render_request_json(tok, chat_body(s));
+      const auto rendered = harmony::render(tok, chat_request(s));
       r->tokens.assign(rendered.ids.begin(), rendered.ids.end());
     } catch (const Error& e) {
       return refuse(s, protocol::ErrorCode::kBadRequest, std::string(s.messages ? "messages" : "prompt") + ": " + e.what());

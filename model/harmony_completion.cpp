@@ -4,8 +4,8 @@ namespace gossamer::harmony {
 
 RenderedPrompt render_user_prompt(const Tokenizer& tok, const std::string& user_text, const PromptOptions& options) {
   ChatRequest r;
-  if (!options.instructions.empty()) r.messages.push_back({"developer", Json(options.instructions), std::nullopt, {}});
-  r.messages.push_back({"user", Json(user_text), std::nullopt, {}});
+  if (!options.instructions.empty()) r.messages.push_back({chat::Role::kDeveloper, Json(options.instructions)});
+  r.messages.push_back({chat::Role::kUser, Json(user_text)});
   r.reasoning_effort = options.reasoning_effort;
   r.current_date = options.current_date;
   r.add_generation_prompt = true;

@@ -46,19 +46,8 @@ ToolCall tool_call_from_json(const Json& j, const std::string& where) {
 
 }  // namespace
 
-const char* reasoning_effort_name(ReasoningEffort e) {
-  switch (e) {
-    case ReasoningEffort::kLow: return "low";
-    case ReasoningEffort::kMedium: return "medium";
-    case ReasoningEffort::kHigh: return "high";
-  }
-  return "medium";
-}
-
 ReasoningEffort parse_reasoning_effort(const std::string& s) {
-  if (s == "low") return ReasoningEffort::kLow;
-  if (s == "medium") return ReasoningEffort::kMedium;
-  if (s == "high") return ReasoningEffort::kHigh;
+  if (auto e = chat::parse_reasoning_effort(s)) return *e;
   GOSSAMER_THROW(kInvalidArgument, "reasoning_effort must be low, medium or high, not \"{}\"", s);
 }
 
@@ -67,11 +56,13 @@ ChatMessage chat_message_from_json(const Json& j, size_t index) {
   if (!j.is_object()) GOSSAMER_THROW(kInvalidArgument, "{} must be an object", where);
   if (!j.contains("role") || !j["role"].is_string()) GOSSAMER_THROW(kInvalidArgument, "{}.role must be a string", where);
   ChatMessage m;
-  m.role = j["role"].get<std::string>();
-  if (m.role != "system" && m.role != "developer" && m.role != "user" && m.role != "assistant" && m.role != "tool") {
-    GOSSAMER_THROW(kInvalidArgument, "{}.role \"{}\" is not one of system, developer, user, assistant, tool", where, m.role);
+  const std::string role = j["role"].get<std::string>();
+  const auto parsed_role = chat::parse_role(role);
+  if (!parsed_role) {
+    GOSSAMER_THROW(kInvalidArgument, "{}.role \"{}\" is not one of system, developer, user, assistant, tool", where, role);
   }
-  m.content = content_from_json(j.contains("content") ? j["content"] : Json(), where, m.role == "tool");
+  m.role = *parsed_role;
+  m.content = content_from_json(j.contains("content") ? j["content"] : Json(), where, m.role == chat::Role::kTool);
   if (j.contains("thinking") && !j["thinking"].is_null()) {
     if (!j["thinking"].is_string()) GOSSAMER_THROW(kInvalidArgument, "{}.thinking must be a string", where);
     m.thinking = j["thinking"].get<std::string>();
@@ -79,13 +70,12 @@ ChatMessage chat_message_from_json(const Json& j, size_t index) {
   if (j.contains("tool_calls") && !j["tool_calls"].is_null()) {
     const Json& calls = j["tool_calls"];
     if (!calls.is_array()) GOSSAMER_THROW(kInvalidArgument, "{}.tool_calls must be a list", where);
-    if (m.role != "assistant" && !calls.empty()) GOSSAMER_THROW(kInvalidArgument, "{}: only assistant messages carry tool_calls", where);
+    if (m.role != chat::Role::kAssistant && !calls.empty()) GOSSAMER_THROW(kInvalidArgument, "{}: only assistant messages carry tool_calls", where);
     for (size_t k = 0; k < calls.size(); ++k) m.tool_calls.push_back(tool_call_from_json(calls[k], fmt::format("{}.tool_calls[{}]", where, k)));
   }
-  const bool needs_text = m.role == "user" || m.role == "system" || m.role == "developer" ||
-                          (m.role == "assistant" && m.tool_calls.empty());
+  const bool needs_text = m.role != chat::Role::kTool && !(m.role == chat::Role::kAssistant && !m.tool_calls.empty());
   if (needs_text && !m.content.is_string()) {
-    GOSSAMER_THROW(kInvalidArgument, "{}.content must be text for a {} message", where, m.role);
+    GOSSAMER_THROW(kInvalidArgument, "{}.content must be text for a {} message", where, role);
   }
   return m;
 }

@@ -10,25 +10,17 @@
 #include <string>
 #include <vector>
 
+#include "chat/message.h"
 #include "model/harmony_json.h"
 
 namespace gossamer::harmony {
 
-struct ToolCall {
-  std::string name;
-  Json arguments;                 // usually an object; rendered with tojson
-  std::optional<std::string> content_type;  // default "json"
-};
-
-struct ChatMessage {
-  std::string role;                     // system, developer, user, assistant, tool
-  Json content;                         // a string, or for tool results any JSON value
-  std::optional<std::string> thinking;  // assistant analysis (the "thinking" field)
-  std::vector<ToolCall> tool_calls;     // assistant; only the first is rendered (as the template does)
-};
-
-enum class ReasoningEffort { kLow, kMedium, kHigh };
-const char* reasoning_effort_name(ReasoningEffort e);
+// The shared chat types (chat/message.h). Only an assistant message's first tool call is
+// rendered, as the template does; a tool call's arguments render with tojson.
+using chat::ReasoningEffort;
+using chat::reasoning_effort_name;
+using ToolCall = chat::ToolCall;
+using ChatMessage = chat::Message;
 ReasoningEffort parse_reasoning_effort(const std::string& s);  // throws kInvalidArgument
 
 struct ChatRequest {

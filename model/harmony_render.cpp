@@ -109,7 +109,7 @@ static Builder build(const ChatRequest& r) {
   render_system(r, b);
   size_t first = 0;
   std::string instructions;
-  if (r.messages[0].role == "system" || r.messages[0].role == "developer") {
+  if (r.messages[0].role == chat::Role::kSystem || r.messages[0].role == chat::Role::kDeveloper) {
     instructions = text_of(r.messages[0]);
     first = 1;
   }
@@ -120,13 +120,13 @@ static Builder build(const ChatRequest& r) {
   for (size_t i = first; i < n; ++i) {
     const ChatMessage& m = r.messages[i];
     const std::string where = fmt::format("messages[{}]", i);
-    if (m.role == "user") {
+    if (m.role == chat::Role::kUser) {
       b.special("<|start|>");
       b.text("user");
       b.special("<|message|>");
       b.text(text_of(m));
       b.special("<|end|>");
-    } else if (m.role == "tool") {
+    } else if (m.role == chat::Role::kTool) {
       if (!last_tool) GOSSAMER_THROW(kInvalidArgument, "{} is a tool result, but no assistant tool call precedes it", where);
       b.special("<|start|>");
       b.text("functions." + *last_tool + " to=assistant");
@@ -135,14 +135,14 @@ static Builder build(const ChatRequest& r) {
       b.special("<|message|>");
       b.text(python_json_dumps(m.content));
       b.special("<|end|>");
-    } else if (m.role == "assistant") {
+    } else if (m.role == chat::Role::kAssistant) {
       if (m.content.is_string()) check_no_channel_tags(text_of(m), where + ".content");
       if (m.thinking) check_no_channel_tags(*m.thinking, where + ".thinking");
       if (!m.tool_calls.empty()) {
         // The analysis before a tool call is kept only while no later assistant message
         // has given a final answer (the template's future_final_message).
         bool final_later = false;
-        for (size_t k = i + 1; k < n; ++k) final_later |= r.messages[k].role == "assistant" && r.messages[k].tool_calls.empty();
+        for (size_t k = i + 1; k < n; ++k) final_later |= r.messages[k].role == chat::Role::kAssistant && r.messages[k].tool_calls.empty();
         const bool thinking = m.thinking && !m.thinking->empty();
         if (has_text(m) && thinking) {
           GOSSAMER_THROW(kInvalidArgument, "{} has both content and thinking beside a tool call; put the analysis in one", where);
@@ -167,7 +167,7 @@ static Builder build(const ChatRequest& r) {
         last_tool.reset();
       }
     } else {
-      GOSSAMER_THROW(kInvalidArgument, "{}: a {} message may only come first", where, m.role);
+      GOSSAMER_THROW(kInvalidArgument, "{}: a {} message may only come first", where, chat::role_name(m.role));
     }
   }
   if (r.add_generation_prompt) {

@@ -9,31 +9,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chat/message.h"
+
 namespace gossamer::protocol {
 
-enum class Role { kSystem, kDeveloper, kUser, kAssistant, kTool };
-enum class ReasoningEffort { kLow, kMedium, kHigh };
+// Chat turns are the one shared type of chat/message.h (the chat template renders the
+// same objects the parser fills). On the wire a message's content is always text.
+using Role = chat::Role;
+using ReasoningEffort = chat::ReasoningEffort;
+using ToolCall = chat::ToolCall;
+using ChatMessage = chat::Message;
 
 const char* role_string(Role r);
 const char* reasoning_effort_string(ReasoningEffort e);
-
-// An assistant's earlier call of a tool (OpenAI chat shape, function calls only).
-struct ToolCall {
-  std::string id;         // optional on the wire; "" when absent
-  std::string name;
-  std::string arguments;  // JSON text, as OpenAI sends it
-};
-
-// One chat turn. `thinking` (assistant only) is the analysis channel of an earlier turn;
-// `tool_call_id`/`name` identify which call a role=tool message answers.
-struct ChatMessage {
-  Role role = Role::kUser;
-  std::string content;
-  std::optional<std::string> thinking;
-  std::vector<ToolCall> tool_calls;
-  std::optional<std::string> tool_call_id;
-  std::optional<std::string> name;
-};
 
 // An OpenAI function tool: {"type":"function","function":{name, description, parameters}}.
 struct Tool {

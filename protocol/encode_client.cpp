@@ -9,7 +9,7 @@ using json = nlohmann::json;
 json envelope(const char* type) { return json{{"v", kProtocolVersion}, {"type", type}}; }
 
 json tool_call_to_json(const ToolCall& c) {
-  json j{{"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}};
+  json j{{"type", "function"}, {"function", {{"name", c.name}, {"arguments", json(c.arguments)}}}};
   if (!c.id.empty()) j["id"] = c.id;
   return j;
 }
@@ -54,7 +54,8 @@ struct ClientEncoder {
 }  // namespace
 
 json chat_message_to_json(const ChatMessage& m) {
-  json j{{"role", role_string(m.role)}, {"content", m.content}};
+  json j{{"role", role_string(m.role)}};
+  if (!m.content.is_null()) j["content"] = json(m.content);
   if (m.thinking) j["thinking"] = *m.thinking;
   if (!m.tool_calls.empty()) {
     json arr = json::array();

@@ -4,25 +4,9 @@
 
 namespace gossamer::protocol {
 
-const char* role_string(Role r) {
-  switch (r) {
-    case Role::kSystem: return "system";
-    case Role::kDeveloper: return "developer";
-    case Role::kUser: return "user";
-    case Role::kAssistant: return "assistant";
-    case Role::kTool: return "tool";
-  }
-  return "user";
-}
+const char* role_string(Role r) { return chat::role_name(r); }
 
-const char* reasoning_effort_string(ReasoningEffort e) {
-  switch (e) {
-    case ReasoningEffort::kLow: return "low";
-    case ReasoningEffort::kMedium: return "medium";
-    case ReasoningEffort::kHigh: return "high";
-  }
-  return "medium";
-}
+const char* reasoning_effort_string(ReasoningEffort e) { return chat::reasoning_effort_name(e); }
 
 const char* channel_string(Channel c) {
   switch (c) {

@@ -13,18 +13,14 @@ std::string limit_text(size_t n) { return std::to_string(n); }
 
 Role parse_role(const json& v, const std::string& path) {
   const std::string s = as_string(v, path);
-  if (s == "system") return Role::kSystem;
-  if (s == "developer") return Role::kDeveloper;
-  if (s == "user") return Role::kUser;
-  if (s == "assistant") return Role::kAssistant;
-  if (s == "tool") return Role::kTool;
+  if (auto r = chat::parse_role(s)) return *r;
   bad(path, "unknown role '" + s + "' (expected system, developer, user, assistant or tool)");
 }
 
-// OpenAI sends arguments as JSON text; accept an object too and keep its text form.
-std::string parse_arguments(const json& v, const std::string& path) {
+// OpenAI sends arguments as JSON text (kept as that string); an object is accepted too.
+chat::Json parse_arguments(const json& v, const std::string& path) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_object()) return v.dump();
+  if (v.is_object()) return chat::Json(v);
   bad(path, "expected a JSON string or object");
 }
 
@@ -58,8 +54,10 @@ ChatMessage parse_chat_message(const json& v, const std::string& path) {
       m.tool_calls.push_back(parse_tool_call((*calls)[i], index_path(cpath, i)));
   }
   // An assistant turn that only calls tools may have null/absent content (OpenAI shape).
-  if (const json* c = find(v, "content")) m.content = as_string(*c, field_path(path, "content"));
+  const json* c = find(v, "content");
+  if (c && !(c->is_null() && assistant)) m.content = as_string(*c, field_path(path, "content"));
   else if (!(assistant && !m.tool_calls.empty())) bad(field_path(path, "content"), "missing required field");
+  else m.content = nullptr;
   if (const json* t = find(v, "thinking")) {
     if (!assistant) bad(field_path(path, "thinking"), "only assistant messages carry thinking");
     m.thinking = as_string(*t, field_path(path, "thinking"));
@@ -105,9 +103,7 @@ Tool parse_tool(const json& v, const std::string& path) {
 
 ReasoningEffort parse_effort(const json& v, const std::string& path) {
   const std::string s = as_string(v, path);
-  if (s == "low") return ReasoningEffort::kLow;
-  if (s == "medium") return ReasoningEffort::kMedium;
-  if (s == "high") return ReasoningEffort::kHigh;
+  if (auto e = chat::parse_reasoning_effort(s)) return *e;
   bad(path, "unknown reasoning_effort '" + s + "' (expected low, medium or high)");
 }
 

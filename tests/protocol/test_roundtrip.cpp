@@ -17,7 +17,7 @@ Submit full_submit() {
   ChatMessage dev{Role::kDeveloper, "answer in French", {}, {}, {}, {}};
   ChatMessage user{Role::kUser, "weather in Paris?", {}, {}, {}, {}};
   ChatMessage asst{Role::kAssistant, "", std::string("need the tool"),
-                   {ToolCall{"call_1", "get_weather", R"({"city":"Paris"})"}}, {}, {}};
+                   {ToolCall{"call_1", "get_weather", R"({"city":"Paris"})", {}}}, {}, {}};
   ChatMessage tool{Role::kTool, R"({"temp":21})", {}, {}, std::string("call_1"),
                    std::string("get_weather")};
   s.messages = std::vector<ChatMessage>{sys, dev, user, asst, tool};
