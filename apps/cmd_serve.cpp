@@ -38,6 +38,7 @@ extern "C" void on_follower_signal(int) {}  // rank 0 decides when the job ends
 struct ServeArgs {
   std::string model, config, parallel, endpoint, tokenizer, layout, pid_file, endpoint_file;
   int threads = -1, max_context = 0, kv_block_size = 0, max_queue = 0, max_running = 0;
+  std::string device;  // empty: the config's runtime.device
   int64_t kv_blocks = -1, kv_window_blocks = -1, max_batch_tokens = 0, default_max_tokens = 0;
   double comm_timeout_s = -1, heartbeat_s = 0;
   bool no_prefix_cache = false;
@@ -50,6 +51,7 @@ worker::RuntimeConfig load_config(const ServeArgs& a) {
   if (!a.layout.empty()) cfg.model.layout = a.layout;
   if (!a.endpoint.empty()) cfg.server.endpoint = a.endpoint;
   if (a.threads >= 0) cfg.runtime.threads = a.threads;
+  if (!a.device.empty()) cfg.runtime.device = a.device;
   if (a.max_context > 0) cfg.server.max_context = a.max_context;
   if (a.kv_block_size > 0) cfg.runtime.kv_block_size = a.kv_block_size;
   if (a.kv_blocks >= 0) cfg.runtime.kv_blocks = a.kv_blocks;
@@ -88,6 +90,7 @@ void serve(const ServeArgs& args) {
   ex.layout = layout_of(cfg.model.layout);
   ex.parallel = cfg.parallel.sizes;
   ex.dispatch = worker::parse_moe_dispatch(cfg.parallel.moe_dispatch);
+  ex.device = kernels::parse_device(cfg.runtime.device);
   ex.threads = cfg.runtime.threads;
   ex.block_size = bs;
   // Default pool: room for 8 full-context sequences per replica.
@@ -128,7 +131,7 @@ void serve(const ServeArgs& args) {
     std::ofstream(args.pid_file + ".rank" + std::to_string(world.rank())) << ::getpid() << "\n";
   if (!coordinator) {
     try {
-      coordinator::follow_steps(*executor);
+      worker::follow_steps(*executor);
     } catch (const Error& e) {
       fatal(std::string("the step loop failed (is rank 0 alive?): ") + e.what());
     }
@@ -207,6 +210,8 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--endpoint", a->endpoint, "ZeroMQ bind address (default tcp://127.0.0.1:5555)");
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer.json (default: the model's, $GOSSAMER_TOKENIZER, .cache)");
   cmd->add_option("--threads", a->threads, "CPU threads per rank (0 = all)");
+  cmd->add_option("--device", a->device, "Where the forward pass runs: cpu or cuda (runtime.device)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--max-context", a->max_context, "Tokens per sequence (prompt + output)");
   cmd->add_option("--kv-block-size", a->kv_block_size, "Tokens per KV block");
   cmd->add_option("--kv-blocks", a->kv_blocks, "Full-attention KV blocks per DP replica (0 = 8 full contexts)");

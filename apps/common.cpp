@@ -36,6 +36,8 @@ void ModelOptions::add_to(CLI::App* cmd) {
   cmd->add_option("--moe-dispatch", dispatch, "Expert dispatch: allgather or alltoall")
       ->check(CLI::IsMember({"allgather", "alltoall"}));
   cmd->add_option("--threads", threads, "CPU threads per rank (0 = all)");
+  cmd->add_option("--device", device, "Where the forward pass runs: cpu or cuda (runtime.device)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--max-context", max_context, "Tokens the KV cache holds per sequence")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -52,6 +54,7 @@ worker::RuntimeConfig ModelOptions::resolve() const {
   if (!parallel.empty()) c.apply_parallel_spec(parallel);
   if (!dispatch.empty()) c.parallel.moe_dispatch = dispatch;
   if (threads >= 0) c.runtime.threads = threads;
+  if (!device.empty()) c.runtime.device = device;
   if (c.model.path.empty())
     GOSSAMER_THROW(kInvalidArgument, "no model: give --model DIR or a --config with model.path");
   return c;
@@ -64,6 +67,7 @@ worker::EngineOptions ModelOptions::engine_options(const worker::RuntimeConfig& 
                                             : model::CheckpointLayout::kAuto;
   o.parallel = c.parallel.sizes;
   o.dispatch = worker::parse_moe_dispatch(c.parallel.moe_dispatch);
+  o.device = kernels::parse_device(c.runtime.device);
   o.threads = c.runtime.threads;
   o.block_size = c.runtime.kv_block_size;
   o.max_context = max_context;

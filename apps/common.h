@@ -21,6 +21,7 @@ struct ModelOptions {
   std::string parallel;     // --parallel tp=2,ep=2,... on top of the config
   std::string dispatch;     // --moe-dispatch allgather | alltoall
   int threads = -1;
+  std::string device;  // empty: the config's runtime.device
   int max_context = 4096;
   int prefill_chunk = 0;
   // Registers --config, --model, --layout, --parallel, --moe-dispatch, --threads,

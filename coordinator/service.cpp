@@ -87,7 +87,7 @@ struct Service::Loop {
       out.send(r->connection, a);
       scheduler.enqueue(std::move(r));
     } else if (auto* c = std::get_if<CancelRequest>(&ev)) {
-      if (auto r = scheduler.remove(c->connection, c->id)) {
+      if (auto r = remove_request(scheduler, c->connection, c->id)) {
         finish(*r, protocol::FinishReason::kCancelled, true);
       } else {  // it ended just before the cancel arrived
         protocol::ErrorReply e;
@@ -98,7 +98,7 @@ struct Service::Loop {
       }
     } else if (auto* g = std::get_if<ConnectionGone>(&ev)) {
       for (const auto& id : g->ids)
-        if (scheduler.remove(g->connection, id)) ++cancelled;
+        if (remove_request(scheduler, g->connection, id)) ++cancelled;
     } else if (auto* q = std::get_if<StatsQuery>(&ev)) {
       protocol::StatsReply s;
       s.id = q->id;
@@ -125,6 +125,7 @@ struct Service::Loop {
   }
 
   void on_token(Request& r, int32_t token) {
+    r.tokens.push_back(token);
     ++tokens_generated;
     if (!r.has_first_token) {
       r.has_first_token = true;
@@ -136,7 +137,7 @@ struct Service::Loop {
     try {
       reason = r.output->push(token, pieces);
     } catch (const Error& e) {  // a model id the tokenizer cannot show: fail this request only
-      auto gone = scheduler.remove(r.connection, r.id);
+      auto gone = scheduler.remove(&r);
       reply_error(*gone, protocol::ErrorCode::kInternal, std::string("detokenizing: ") + e.what());
       ++failed;
       return;
@@ -146,7 +147,7 @@ struct Service::Loop {
     if (!reason && static_cast<int64_t>(r.tokens.size()) >= svc.options_.max_context)
       reason = protocol::FinishReason::kContext, flush = true;
     if (!reason) return;
-    auto gone = scheduler.remove(r.connection, r.id);
+    auto gone = scheduler.remove(&r);
     finish(*gone, *reason, flush);
   }
 
@@ -171,9 +172,10 @@ struct Service::Loop {
         s.request->scheduled_once = true;
         s.request->first_scheduled = now;
       }
-    const worker::StepResult result = svc.executor_.run_step(&plan);
+    worker::StepResult result = svc.executor_.run_step(&plan);
     last_plan = Clock::now();
-    for (auto& [r, token] : scheduler.apply(result)) on_token(*r, token);
+    for (const auto& o : scheduler.apply(result))
+      if (o.complete) on_token(*o.seq, o.token);
   }
 
   void fail_all(protocol::ErrorCode code, const std::string& message) {
@@ -251,14 +253,6 @@ void Service::run(const std::atomic<bool>& stop) {
     GLOG_WARN("shutdown plan: {}", e.what());
   }
   close_front();
-}
-
-void follow_steps(worker::RankExecutor& executor) {
-  for (;;) {
-    worker::StepPlan plan;
-    executor.run_step(&plan);
-    if (plan.command == worker::StepCommand::kShutdown) return;
-  }
 }
 
 }  // namespace gossamer::coordinator

@@ -5,7 +5,7 @@
 // step with the scheduler, runs it on every rank through the RankExecutor, and turns the
 // sampled tokens into deltas and terminal replies. With no work it sends an idle plan at
 // least once per heartbeat interval, so followers do not time out and a dead rank is found
-// while idle too. Ranks other than 0 call follow_steps().
+// while idle too. Ranks other than 0 call worker::follow_steps().
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -44,9 +44,5 @@ class Service {
   Tokenizer tokenizer_;
   ServiceOptions options_;
 };
-
-// Ranks other than 0: run the plans rank 0 broadcasts until kShutdown. Throws Error(kComm)
-// when rank 0 is gone or the step fails.
-void follow_steps(worker::RankExecutor& executor);
 
 }  // namespace gossamer::coordinator

@@ -1,6 +1,8 @@
 #pragma once
 // Where a kernel runs. Every kernel entry point takes an Exec: the device its pointers
 // live on (kernels never guess) plus the CPU thread pool or the CUDA stream.
+#include <string>
+
 #include "core/dtype.h"
 #include "core/thread_pool.h"
 
@@ -14,6 +16,15 @@ struct Exec {
   ThreadPool& threads() const { return pool ? *pool : ThreadPool::global(); }
   static Exec cpu(ThreadPool* pool = nullptr) { return Exec{Device::kCPU, pool, nullptr}; }
 };
+
+// The Exec a rank runs its forward pass on, for the device its configuration asks for
+// (`runtime.device`). Never falls back silently: a device this build lacks, that is not
+// present, or that the forward pass cannot run on yet is a start-up error (kUnsupported)
+// that says which, so a GPU config never quietly runs on the CPU.
+Exec open_device(Device device, ThreadPool* pool);
+
+// "cpu" / "cuda" -> Device; kInvalidArgument naming the accepted values otherwise.
+Device parse_device(const std::string& name);
 
 // Throws kUnsupported naming the op when `exec` asks for a backend that is not built.
 [[noreturn]] void unsupported_device(const char* op, const Exec& exec);

@@ -16,6 +16,7 @@ ExecutorOptions executor_options(const EngineOptions& o) {
   e.layout = o.layout;
   e.parallel = o.parallel;
   e.dispatch = o.dispatch;
+  e.device = o.device;
   e.threads = o.threads;
   e.block_size = o.block_size;
   e.time_comm = o.time_comm;
@@ -39,7 +40,14 @@ Engine::Engine(const std::filesystem::path& model_dir, const EngineOptions& opti
   Timer timer;
   const auto exec_options = executor_options(options);
   executor_ = std::make_unique<RankExecutor>(model_dir, exec_options, *world_);
-  for (int r = 0; r < options.parallel.dp; ++r) pools_.emplace_back(executor_->kv_pool_sizes(), false);
+  StepPlannerOptions p;
+  p.dp = options.parallel.dp;
+  p.kv = executor_->kv_pool_sizes();
+  p.max_batch_tokens = exec_options.max_step_tokens;
+  p.max_chunk_tokens = options.prefill_chunk;
+  p.max_running = options.max_sequences * options.parallel.dp;
+  p.prefix_cache = false;  // offline runs share no prompts worth caching
+  planner_ = std::make_unique<Planner>(p);
   if (is_coordinator())
     GLOG_INFO("engine ready in {:.2f} s ({} ranks, {})", timer.seconds(), world_->size(),
               options.parallel.to_string());
@@ -55,11 +63,7 @@ Engine::~Engine() {
 
 void Engine::follow() {
   GOSSAMER_CHECK(!is_coordinator(), "rank 0 drives the steps; it does not follow");
-  for (;;) {
-    StepPlan plan;
-    executor_->run_step(&plan);
-    if (plan.command == StepCommand::kShutdown) return;
-  }
+  follow_steps(*executor_);
 }
 
 void Engine::shutdown() {
@@ -71,104 +75,125 @@ void Engine::shutdown() {
   executor_->run_step(&plan);
 }
 
-StepResult Engine::run(StepPlan& plan, DumpSink* dump) {
+std::vector<StepOutcome<PlannedSequence>> Engine::step(StepResult& result, DumpSink* dump) {
   GOSSAMER_CHECK(is_coordinator(), "only rank 0 plans steps");
-  plan.step = step_++;
-  plan.command = StepCommand::kRun;
-  return executor_->run_step(&plan, dump);
+  StepPlan plan = planner_->plan_step(step_);
+  if (plan.sequences.empty()) {
+    const auto& pools = planner_->pools(0);
+    GOSSAMER_THROW(kInvalidArgument, "KV cache full: no sequence can take its next step ({} full-attention blocks "
+                   "free{} in replica 0)", pools.num_available(),
+                   pools.has_window() ? fmt::format(", {} window blocks", pools.window().num_available()) : "");
+  }
+  ++step_;
+  result = executor_->run_step(&plan, dump);
+  return planner_->apply(result);
 }
 
-KvPools& Engine::pools_of(int64_t seq) {
-  return pools_[static_cast<size_t>(executor_->mapping().dp_replica_of(seq))];
+PlannedSequence& Engine::sequence(int64_t seq) {
+  auto it = handles_.find(seq);
+  GOSSAMER_CHECK(it != handles_.end(), "unknown sequence {}", seq);
+  return *it->second;
 }
 
-const KvPools& Engine::kv_pools(int64_t seq) const {
-  return pools_[static_cast<size_t>(executor_->mapping().dp_replica_of(seq))];
+void Engine::plan_if_new(int64_t seq) {
+  if (auto it = unplanned_.find(seq); it != unplanned_.end()) {
+    planner_->enqueue(std::move(it->second));
+    unplanned_.erase(it);
+  }
 }
 
 int64_t Engine::open_sequence() {
-  const int64_t id = next_seq_++;
-  sequences_[id] = Sequence{};
+  const int64_t id = next_handle_++;
+  auto s = std::make_unique<PlannedSequence>();
+  handles_[id] = s.get();
+  unplanned_[id] = std::move(s);
   return id;
 }
 
 void Engine::close_sequence(int64_t seq) {
-  auto it = sequences_.find(seq);
-  if (it == sequences_.end()) return;
-  pools_of(seq).release(it->second.kv);
-  sequences_.erase(it);
+  auto it = handles_.find(seq);
+  if (it == handles_.end()) return;
+  if (!unplanned_.erase(seq)) planner_->remove(it->second);
+  handles_.erase(it);
 }
 
 int64_t Engine::sequence_length(int64_t seq) const {
-  auto it = sequences_.find(seq);
-  GOSSAMER_CHECK(it != sequences_.end(), "unknown sequence {}", seq);
-  return it->second.length;
+  auto it = handles_.find(seq);
+  GOSSAMER_CHECK(it != handles_.end(), "unknown sequence {}", seq);
+  return it->second->computed;
 }
 
-void Engine::plan_chunk(StepPlan& plan, int64_t seq_id, const int32_t* ids, int32_t count,
-                        bool all_logits, const kernels::SamplingParams& sampling) {
-  auto& seq = sequences_.at(seq_id);
-  const int vocab = config().vocab_size;
-  for (int32_t i = 0; i < count; ++i)
-    if (ids[i] < 0 || ids[i] >= vocab)
-      GOSSAMER_THROW(kInvalidArgument, "token id {} outside the vocabulary [0, {})", ids[i], vocab);
-  if (seq.length + count > options_.max_context)
-    GOSSAMER_THROW(kInvalidArgument, "sequence of {} tokens exceeds the context of {}",
-                   seq.length + count, options_.max_context);
-  auto& pools = pools_of(seq_id);
-  if (!pools.reserve(seq.kv, seq.length, seq.length + count))
-    GOSSAMER_THROW(kInvalidArgument, "KV cache full: no room for {} more tokens of sequence {} ({} full-attention "
-                   "blocks free{})", count, seq_id, pools.num_available(),
-                   pools.has_window() ? fmt::format(", {} window blocks", pools.window().num_available()) : "");
-  SequencePlan sp;
-  sp.seq_id = seq_id;
-  sp.start_pos = seq.length;
-  sp.token_ids.assign(ids, ids + count);
-  sp.block_table = seq.kv.full;
-  sp.window_block_table = seq.kv.window;
-  sp.sampling = plan_sampling(sampling);
-  sp.want_logits = all_logits;
-  sp.is_prefill = count > 1;
-  plan.sequences.push_back(std::move(sp));
-  seq.length += count;
+const KvPools& Engine::kv_pools(int64_t seq) const {
+  auto it = handles_.find(seq);
+  GOSSAMER_CHECK(it != handles_.end(), "unknown sequence {}", seq);
+  return planner_->pools(it->second->replica);
 }
+
+namespace {
+
+void check_ids(const std::vector<int32_t>& tokens, int64_t vocab) {
+  for (int32_t t : tokens)
+    if (t < 0 || t >= vocab) GOSSAMER_THROW(kInvalidArgument, "token id {} outside the vocabulary [0, {})", t, vocab);
+}
+
+}  // namespace
 
 void Engine::feed(int64_t seq_id, const std::vector<int32_t>& tokens, bool all_logits,
                   std::vector<float>& logits, DumpSink* dump) {
-  GOSSAMER_CHECK(sequences_.count(seq_id), "unknown sequence {}", seq_id);
-  const auto total = static_cast<int64_t>(tokens.size());
-  if (total == 0) GOSSAMER_THROW(kInvalidArgument, "no tokens to feed");
-  if (sequence_length(seq_id) + total > options_.max_context)
-    GOSSAMER_THROW(kInvalidArgument, "sequence of {} tokens exceeds the context of {}",
-                   sequence_length(seq_id) + total, options_.max_context);
-  const int64_t chunk = options_.prefill_chunk > 0 ? options_.prefill_chunk : total;
+  PlannedSequence& s = sequence(seq_id);
+  if (tokens.empty()) GOSSAMER_THROW(kInvalidArgument, "no tokens to feed");
+  check_ids(tokens, config().vocab_size);
+  const auto total = static_cast<int64_t>(s.tokens.size() + tokens.size());
+  if (total > options_.max_context)
+    GOSSAMER_THROW(kInvalidArgument, "sequence of {} tokens exceeds the context of {}", total, options_.max_context);
+  s.tokens.insert(s.tokens.end(), tokens.begin(), tokens.end());
+  if (s.prompt_tokens == 0) s.prompt_tokens = total;
+  plan_if_new(seq_id);
   const int64_t V = config().vocab_size;
+  const int64_t chunk = options_.prefill_chunk > 0 ? options_.prefill_chunk : total;
   logits.clear();
-  for (int64_t start = 0; start < total; start += chunk) {
-    const auto count = static_cast<int32_t>(std::min(chunk, total - start));
-    StepPlan plan;
-    // Logits of the last row are always returned for the caller of a non-all feed.
-    const bool last_chunk = start + count == total;
-    plan_chunk(plan, seq_id, tokens.data() + start, count, all_logits || last_chunk, {});
-    auto result = run(plan, dump);
-    auto& r = result.sequences.at(0);
-    if (all_logits) logits.insert(logits.end(), r.logits.begin(), r.logits.end());
-    else if (last_chunk) logits.assign(r.logits.end() - V, r.logits.end());
+  while (s.left() > 0) {
+    // Logits of every row, or of the chunk that ends the feed (its last row is kept).
+    s.want_logits = all_logits || s.left() <= chunk;
+    StepResult result;
+    for (const auto& o : step(result, dump)) {
+      if (o.seq != &s) continue;
+      const auto& rows = o.result->logits;
+      if (all_logits) logits.insert(logits.end(), rows.begin(), rows.end());
+      else if (o.complete) logits.assign(rows.end() - V, rows.end());
+    }
   }
+  s.want_logits = false;
 }
 
 std::vector<std::vector<float>> Engine::eval_batch(const std::vector<std::vector<int32_t>>& prompts) {
-  StepPlan plan;
   std::vector<int64_t> ids;
+  struct Closer {
+    Engine* e;
+    std::vector<int64_t>* ids;
+    ~Closer() { for (int64_t id : *ids) e->close_sequence(id); }
+  } closer{this, &ids};
+  std::map<const PlannedSequence*, size_t> index;
   for (const auto& p : prompts) {
     if (p.empty()) GOSSAMER_THROW(kInvalidArgument, "an empty prompt");
+    check_ids(p, config().vocab_size);
     ids.push_back(open_sequence());
-    plan_chunk(plan, ids.back(), p.data(), static_cast<int32_t>(p.size()), true, {});
+    PlannedSequence& s = sequence(ids.back());
+    s.tokens = p;
+    s.prompt_tokens = static_cast<int64_t>(p.size());
+    s.want_logits = true;
+    index[&s] = index.size();
+    plan_if_new(ids.back());
   }
-  auto result = run(plan);
-  for (int64_t id : ids) close_sequence(id);
-  std::vector<std::vector<float>> out;
-  for (auto& r : result.sequences) out.push_back(std::move(r.logits));
+  std::vector<std::vector<float>> out(prompts.size());
+  for (size_t done = 0; done < prompts.size();) {
+    StepResult result;
+    for (const auto& o : step(result)) {
+      auto& rows = o.result->logits;
+      out[index.at(o.seq)].insert(out[index.at(o.seq)].end(), rows.begin(), rows.end());
+      done += o.complete;
+    }
+  }
   return out;
 }
 
@@ -182,67 +207,65 @@ std::vector<GenerateResult> Engine::generate_batch(const std::vector<std::vector
   const size_t n = prompts.size();
   std::vector<GenerateResult> results(n);
   std::vector<int64_t> ids;
-  std::vector<int32_t> next(n, -1);
   struct Closer {
     Engine* e;
     std::vector<int64_t>* ids;
     ~Closer() { for (int64_t id : *ids) e->close_sequence(id); }
   } closer{this, &ids};
-
-  // Prefill: every prompt in chunks; the last chunk's sample is the first new token.
-  Timer timer;
-  const int64_t chunk = options_.prefill_chunk > 0 ? options_.prefill_chunk : INT32_MAX;
+  std::map<const PlannedSequence*, size_t> index;
   for (size_t i = 0; i < n; ++i) {
     if (prompts[i].empty()) GOSSAMER_THROW(kInvalidArgument, "the prompt has no tokens");
+    check_ids(prompts[i], config().vocab_size);
+    if (static_cast<int64_t>(prompts[i].size()) > options_.max_context)
+      GOSSAMER_THROW(kInvalidArgument, "a prompt of {} tokens exceeds the context of {}", prompts[i].size(),
+                     options_.max_context);
     results[i].prompt_tokens = static_cast<int64_t>(prompts[i].size());
+    results[i].finish_reason = "length";
     ids.push_back(open_sequence());
+    PlannedSequence& s = sequence(ids.back());
+    s.tokens = prompts[i];
+    s.prompt_tokens = results[i].prompt_tokens;
+    s.sampling = plan_sampling(options.sampling);
+    index[&s] = i;
+    plan_if_new(ids.back());
   }
-  std::vector<size_t> fed(n, 0);
-  for (bool more = true; more;) {
-    more = false;
-    StepPlan plan;
-    std::vector<size_t> in_plan;
-    for (size_t i = 0; i < n; ++i) {
-      const size_t left = prompts[i].size() - fed[i];
-      if (left == 0) continue;
-      const auto count = static_cast<int32_t>(std::min<int64_t>(chunk, static_cast<int64_t>(left)));
-      plan_chunk(plan, ids[i], prompts[i].data() + fed[i], count, false, options.sampling);
-      fed[i] += static_cast<size_t>(count);
-      in_plan.push_back(i);
-      more |= fed[i] < prompts[i].size();
-    }
-    auto step = run(plan);
-    for (size_t j = 0; j < in_plan.size(); ++j)
-      if (fed[in_plan[j]] == prompts[in_plan[j]].size()) next[in_plan[j]] = step.sequences[j].token;
-  }
-  const double prefill_s = timer.seconds();
-  timer.reset();
 
-  std::vector<bool> done(n, options.max_tokens == 0);
-  for (size_t i = 0; i < n; ++i) results[i].finish_reason = "length";
-  for (;;) {
-    StepPlan plan;
-    std::vector<size_t> in_plan;
-    for (size_t i = 0; i < n; ++i) {
-      if (done[i]) continue;
+  // Prefill ends when every sequence has its first token (the last prompt chunk's sample);
+  // from then on each step decodes one token per running sequence.
+  Timer timer;
+  double prefill_s = -1;
+  size_t first_tokens = 0, running = n;
+  while (running > 0) {
+    StepResult result;
+    for (const auto& o : step(result)) {
+      if (!o.complete) continue;
+      const size_t i = index.at(o.seq);
       auto& r = results[i];
-      r.tokens.push_back(next[i]);
-      if (std::find(options.stop_ids.begin(), options.stop_ids.end(), next[i]) != options.stop_ids.end()) {
-        r.finish_reason = "stop";
-        done[i] = true;
-      } else if (static_cast<int>(r.tokens.size()) >= options.max_tokens) {
-        done[i] = true;
-      } else if (sequence_length(ids[i]) + 1 > options_.max_context) {
-        r.finish_reason = "context";
-        done[i] = true;
+      if (o.seq->generated() == 0) ++first_tokens;
+      bool done = options.max_tokens == 0;
+      if (!done) {
+        r.tokens.push_back(o.token);
+        if (std::find(options.stop_ids.begin(), options.stop_ids.end(), o.token) != options.stop_ids.end()) {
+          r.finish_reason = "stop";
+          done = true;
+        } else if (static_cast<int>(r.tokens.size()) >= options.max_tokens) {
+          done = true;
+        } else if (static_cast<int64_t>(o.seq->tokens.size()) + 1 > options_.max_context) {
+          r.finish_reason = "context";
+          done = true;
+        }
       }
-      if (done[i]) continue;
-      plan_chunk(plan, ids[i], &next[i], 1, false, options.sampling);
-      in_plan.push_back(i);
+      if (done) {
+        close_sequence(ids[i]);
+        --running;
+      } else {
+        o.seq->tokens.push_back(o.token);
+      }
     }
-    if (in_plan.empty()) break;
-    auto step = run(plan);
-    for (size_t j = 0; j < in_plan.size(); ++j) next[in_plan[j]] = step.sequences[j].token;
+    if (prefill_s < 0 && first_tokens == n) {
+      prefill_s = timer.seconds();
+      timer.reset();
+    }
   }
   const double decode_s = timer.seconds();
   for (auto& r : results) {

@@ -1,9 +1,8 @@
 #pragma once
-// The offline engine behind `eval-logits`, `generate` and `bench`: world rank 0 owns the
-// sequences and their KV block tables and turns each request into StepPlans; every rank
-// (one, or N under mpirun) executes them through its RankExecutor. Ranks other than 0 call
-// follow() and return when rank 0 shuts the job down. The service's scheduler replaces
-// this class; RankExecutor stays.
+// The offline engine behind `eval-logits`, `generate` and `bench`: world rank 0 plans the
+// steps with the same StepPlanner the service uses (continuous batching over the paged KV
+// pools), and every rank (one, or N under mpirun) executes them through its RankExecutor.
+// Ranks other than 0 call follow() and return when rank 0 shuts the job down.
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -15,6 +14,7 @@
 #include "kernels/sampling.h"
 #include "worker/kv_pools.h"
 #include "worker/rank_executor.h"
+#include "worker/step_planner.h"
 
 namespace gossamer::worker {
 
@@ -22,6 +22,7 @@ struct EngineOptions {
   model::CheckpointLayout layout = model::CheckpointLayout::kAuto;
   ParallelConfig parallel;
   MoeDispatch dispatch = MoeDispatch::kAllGather;
+  Device device = Device::kCPU;  // ExecutorOptions::device
   int threads = 0;          // 0 = all hardware threads
   int max_context = 4096;   // tokens per sequence the KV cache can hold
   int max_sequences = 8;    // sequences alive at once (per DP replica)
@@ -84,23 +85,23 @@ class Engine {
                                              const GenerateOptions& options);
 
  private:
-  struct Sequence {
-    SequenceKv kv;
-    int64_t length = 0;
-  };
-  KvPools& pools_of(int64_t seq);
-  // Adds seq's next chunk to plan, reserving KV blocks.
-  void plan_chunk(StepPlan& plan, int64_t seq_id, const int32_t* ids, int32_t count,
-                  bool all_logits, const kernels::SamplingParams& sampling);
-  StepResult run(StepPlan& plan, DumpSink* dump = nullptr);
+  using Planner = StepPlanner<PlannedSequence>;
+  // The planner owns sequences once they have tokens; before their first feed they wait in
+  // unplanned_. handles_ maps the caller's sequence id to the object wherever it is.
+  PlannedSequence& sequence(int64_t seq);
+  void plan_if_new(int64_t seq);
+  // Plans, runs and applies one step; throws when nothing can be planned although work is
+  // waiting (the KV pools cannot hold it).
+  std::vector<StepOutcome<PlannedSequence>> step(StepResult& result, DumpSink* dump = nullptr);
 
   EngineOptions options_;
   std::unique_ptr<comm::Communicator> local_world_;
   comm::Communicator* world_ = nullptr;
   std::unique_ptr<RankExecutor> executor_;
-  std::vector<KvPools> pools_;  // one per DP replica (no prefix caching here)
-  std::map<int64_t, Sequence> sequences_;
-  int64_t next_seq_ = 0;
+  std::unique_ptr<Planner> planner_;
+  std::map<int64_t, std::unique_ptr<PlannedSequence>> unplanned_;
+  std::map<int64_t, PlannedSequence*> handles_;
+  int64_t next_handle_ = 0;
   uint64_t step_ = 0;
   bool shut_down_ = false;
 };

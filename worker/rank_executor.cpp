@@ -31,6 +31,9 @@ SamplingParams plan_sampling(const kernels::SamplingParams& p) {
 RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const ExecutorOptions& options,
                            comm::Communicator& world)
     : options_(options), world_(world) {
+  pool_ = std::make_unique<ThreadPool>(options.threads);
+  // Before anything is loaded: a device this rank cannot run on fails the start at once.
+  const kernels::Exec exec = kernels::open_device(options.device, pool_.get());
   auto checkpoint = model::Checkpoint::open(model_dir, options.layout);
   mapping_ = std::make_unique<Mapping>(world.size(), world.rank(), options.parallel,
                                        ModelDims::from_config(checkpoint->config()));
@@ -42,7 +45,6 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   }
   // Groups split from the timed world come back timed, sharing comm_stats_.
   groups_ = comm::make_process_groups(*results_world_, mapping_->group_layout());
-  pool_ = std::make_unique<ThreadPool>(options.threads);
   weights_ = load_weights(checkpoint, mapping_->weight_selection());
 
   const auto& cfg = weights_.config;
@@ -63,7 +65,7 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   }
 
   LayerContext ctx;
-  ctx.exec = kernels::Exec::cpu(pool_.get());
+  ctx.exec = exec;
   ctx.tp = groups_.tp.get();
   ctx.ep = groups_.ep.get();
   ctx.pp = groups_.pp.get();
@@ -260,6 +262,14 @@ StepResult RankExecutor::gather_results(const StepPlan& plan, const std::vector<
     got.erase(it);
   }
   return result;
+}
+
+void follow_steps(RankExecutor& executor) {
+  for (;;) {
+    StepPlan plan;
+    executor.run_step(&plan);
+    if (plan.command == StepCommand::kShutdown) return;
+  }
 }
 
 }  // namespace gossamer::worker

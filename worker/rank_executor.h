@@ -33,6 +33,7 @@ struct ExecutorOptions {
   model::CheckpointLayout layout = model::CheckpointLayout::kAuto;
   ParallelConfig parallel;
   MoeDispatch dispatch = MoeDispatch::kAllGather;
+  Device device = Device::kCPU;  // runtime.device; kernels::open_device refuses what cannot run
   int threads = 0;        // CPU threads of this rank (0 = all hardware threads)
   int block_size = 16;    // tokens per KV block
   int num_blocks = 256;   // full-attention KV blocks per DP replica (every rank alike)
@@ -64,16 +65,6 @@ struct StepTiming {
   uint64_t comm_calls = 0;  // Communicator calls in the window (latency-bound steps: calls matter)
   int64_t tokens = 0;       // tokens of the whole plan (all replicas)
   int64_t sequences = 0;    // sequences of the whole plan
-};
-
-struct SequenceResult {
-  int64_t seq_id = 0;
-  int32_t token = -1;          // sampled from the last row of the chunk
-  std::vector<float> logits;   // [n_tokens, vocab] when the plan asked for logits
-};
-
-struct StepResult {
-  std::vector<SequenceResult> sequences;  // world rank 0 only, in plan order
 };
 
 class RankExecutor {
@@ -123,5 +114,9 @@ class RankExecutor {
   std::unique_ptr<KvCache> cache_;
   std::unique_ptr<ModelRunner> runner_;
 };
+
+// Ranks other than 0, for every verb (serve, generate, eval-logits, bench): run the plans
+// rank 0 broadcasts until kShutdown. Throws Error(kComm) when rank 0 is gone or a step fails.
+void follow_steps(RankExecutor& executor);
 
 }  // namespace gossamer::worker

@@ -59,6 +59,17 @@ struct SequencePlan {
   friend bool operator==(const SequencePlan&, const SequencePlan&) = default;
 };
 
+// What a step gives back to world rank 0, per sequence of the plan.
+struct SequenceResult {
+  int64_t seq_id = 0;
+  int32_t token = -1;          // sampled from the last row of the chunk
+  std::vector<float> logits;   // [n_tokens, vocab] when the plan asked for logits
+};
+
+struct StepResult {
+  std::vector<SequenceResult> sequences;  // world rank 0 only, in plan order
+};
+
 struct StepPlan {
   static constexpr uint32_t kMagic = 0x4C505347;  // "GSPL" in little-endian bytes
   static constexpr uint16_t kVersion = 2;

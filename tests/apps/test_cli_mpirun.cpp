@@ -73,6 +73,23 @@ TEST(CliMpirun, LayoutThatDoesNotFitTheWorldIsAClearError) {
   EXPECT_NE(r.output.find("the world has 2"), std::string::npos) << r.output;
 }
 
+// bench joins the MPI world like the other verbs: every layout can be measured on the
+// step path the service uses, and the JSON says which layout ran.
+TEST(CliMpirun, BenchRunsAParallelLayoutAndReportsIt) {
+  const std::string json = temp_dir("mpi-bench") + "/b.json";
+  auto r = mpirun(2, "bench --model " + kModel + " --parallel tp=2 --prompt-tokens 16 --decode-tokens 4 --batch 2 "
+                     "--json-out " + json);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream f(json);
+  ASSERT_TRUE(f.good()) << r.output;
+  const auto j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["ranks"], 2);
+  EXPECT_EQ(j["layout"], "tp=2,dp=1,ep=1,pp=1");
+  EXPECT_EQ(j["batch"], 2);
+  EXPECT_GT(j["prefill_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0);
+}
+
 }  // namespace
 }  // namespace gossamer
 #endif

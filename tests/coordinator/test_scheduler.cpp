@@ -35,6 +35,19 @@ worker::StepResult fake_result(const worker::StepPlan& plan, int32_t token = 7) 
   return r;
 }
 
+// Applies a step that sampled `token` everywhere and appends it to every sequence whose
+// chunk reached its end (what the service does); those sequences, with the token.
+std::vector<std::pair<Request*, int32_t>> step_done(Scheduler& s, const worker::StepPlan& plan, int32_t token = 7) {
+  auto result = fake_result(plan, token);
+  std::vector<std::pair<Request*, int32_t>> out;
+  for (const auto& o : s.apply(result))
+    if (o.complete) {
+      o.seq->tokens.push_back(o.token);
+      out.emplace_back(o.seq, o.token);
+    }
+  return out;
+}
+
 TEST(KvBlocks, AllocateReleaseAndCacheReuse) {
   KvBlocks kv(8, 4);
   std::vector<int32_t> a;
@@ -82,13 +95,13 @@ TEST(Scheduler, ChunkedPrefillThenDecodeUnderBudget) {
   auto p1 = s.plan_step(0);
   ASSERT_EQ(p1.sequences.size(), 1u);
   EXPECT_EQ(p1.sequences[0].token_ids.size(), 8u);  // a chunk, not the whole prompt
-  EXPECT_TRUE(s.apply(fake_result(p1)).empty());    // no token until the prompt is in
+  EXPECT_TRUE(step_done(s, p1).empty());    // no token until the prompt is in
   auto p2 = s.plan_step(1);
   EXPECT_EQ(p2.sequences[0].start_pos, 8);
-  s.apply(fake_result(p2));
+  step_done(s, p2);
   auto p3 = s.plan_step(2);
   EXPECT_EQ(p3.sequences[0].token_ids.size(), 4u);
-  auto got = s.apply(fake_result(p3));
+  auto got = step_done(s, p3);
   ASSERT_EQ(got.size(), 1u);
   // A new request joins the running batch at the next step, next to the decode.
   s.enqueue(make_request("b", iota(6, 100)));
@@ -105,7 +118,7 @@ TEST(Scheduler, PrefixCacheSkipsSharedFullBlocks) {
   Scheduler s(o);
   s.enqueue(make_request("a", iota(10)));
   auto p = s.plan_step(0);
-  s.apply(fake_result(p));
+  step_done(s, p);
   auto b = iota(10);
   b[9] = 55;  // same first 8 tokens (2 full blocks)
   s.enqueue(make_request("b", b));
@@ -127,15 +140,15 @@ TEST(Scheduler, PreemptsWhenBlocksRunOutAndFreesOnRemove) {
   s.enqueue(make_request("b", iota(3, 50)));
   auto p = s.plan_step(0);
   ASSERT_EQ(p.sequences.size(), 2u);  // 2 blocks each: the pool is full
-  s.apply(fake_result(p));
+  step_done(s, p);
   auto p2 = s.plan_step(1);  // a decodes into its 2nd block (has room: 4 of 4 positions)
-  s.apply(fake_result(p2));
+  step_done(s, p2);
   auto p3 = s.plan_step(2);  // a needs a 3rd block: b is preempted
   EXPECT_EQ(s.preemptions(), 1);
   EXPECT_EQ(s.num_waiting(), 1u);
   ASSERT_EQ(p3.sequences.size(), 1u);
-  s.apply(fake_result(p3));
-  auto a = s.remove("c", "a");
+  step_done(s, p3);
+  auto a = remove_request(s, "c", "a");
   ASSERT_TRUE(a);
   EXPECT_EQ(s.blocks_used(), 0);
   auto p4 = s.plan_step(3);  // b recomputes prompt + its generated token
@@ -167,14 +180,14 @@ TEST(Scheduler, SlidingWindowLayersKeepOnlyTheirWindowWhileDecoding) {
     }
     EXPECT_EQ(s.blocks_used(), (end + 1) / 2);  // full-attention layers keep everything
     max_window_used = std::max(max_window_used, s.window_blocks_used());
-    s.apply(fake_result(p));
+    step_done(s, p);
   }
   // 42 positions computed: 21 full blocks, but never more than 3 window blocks (window 4,
   // blocks of 2).
   EXPECT_EQ(s.blocks_used(), 21);
   EXPECT_LE(max_window_used, 3);
   EXPECT_EQ(s.preemptions(), 0);
-  s.remove("c", "a");
+  remove_request(s, "c", "a");
   EXPECT_EQ(s.blocks_used(), 0);
   EXPECT_EQ(s.window_blocks_used(), 0);
 }
@@ -188,7 +201,7 @@ TEST(Scheduler, PrefixCacheHitTakesTheVisibleWindowBlocksToo) {
   Scheduler s(o);
   s.enqueue(make_request("a", iota(21)));
   auto p = s.plan_step(0);
-  s.apply(fake_result(p));  // 5 full blocks computed and cached in both pools
+  step_done(s, p);  // 5 full blocks computed and cached in both pools
   auto b = iota(21);
   b[20] = 99;
   s.enqueue(make_request("b", b));
@@ -250,15 +263,15 @@ TEST(Scheduler, RandomLoadKeepsBothPoolsConsistent) {
       }
     }
     EXPECT_LE(s.window_blocks_used(), o.kv.window_blocks);
-    for (auto& [r, token] : s.apply(fake_result(plan))) {
+    for (auto& [r, token] : step_done(s, plan)) {
       if (static_cast<int64_t>(r->tokens.size()) >= target[r->id]) {
-        ASSERT_TRUE(s.remove(r->connection, r->id));
+        ASSERT_TRUE(remove_request(s, r->connection, r->id));
         ++finished;
       }
     }
     if (step % 97 == 0 && s.num_running() > 0) {  // a cancellation now and then
       const std::string victim = "r" + std::to_string(rng() % static_cast<unsigned>(submitted));
-      if (s.remove("c", victim)) ++finished;
+      if (remove_request(s, "c", victim)) ++finished;
     }
   }
   EXPECT_EQ(submitted, 60);
