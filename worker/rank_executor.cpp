@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timer.h"
+#include "kernels/cpu/isa.h"
 #include "worker/lm_head.h"
 
 namespace gossamer::worker {
@@ -43,6 +44,10 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   // Groups split from the timed world come back timed, sharing comm_stats_.
   groups_ = comm::make_process_groups(*results_world_, mapping_->group_layout());
   pool_ = std::make_unique<ThreadPool>(options.threads);
+  // Every rank decides its ISA here, so a bad GOSSAMER_CPU_ISA stops the start before
+  // any weight is loaded.
+  const std::string cpu_isa = kernels::cpu::isa_description();
+  if (world.rank() == 0) GLOG_INFO("CPU kernels: {}, {} threads per rank", cpu_isa, pool_->size());
   weights_ = load_weights(checkpoint, mapping_->weight_selection());
 
   const auto& cfg = weights_.config;
