@@ -130,7 +130,9 @@ constexpr int64_t kMaxChunkedRows = 128;  // partial sums on the stack: 128 x 6 
 template <int R, int T, bool kPrefetch>
 void rows_x_tokens_chunked(const DenseRows& j, int64_t rb, int64_t re, int64_t t0) {
   const int64_t chunks = (j.in + kChunkInputs - 1) / kChunkInputs;
-  if (chunks <= 1) return rows_x_tokens<R, T, kPrefetch>(j, rb, re, t0, 0, j.in, nullptr);
+  // The group that streams the tile from DRAM reads whole rows in order: chunked, each
+  // row would be many short streams that the hardware prefetcher follows badly.
+  if (kPrefetch || chunks <= 1) return rows_x_tokens<R, T, kPrefetch>(j, rb, re, t0, 0, j.in, nullptr);
   const int64_t step = (j.in / chunks + kBlock - 1) / kBlock * kBlock;
   __m512 partial[kMaxChunkedRows * T];
   for (int64_t c = 0; c < j.in; c += step)
