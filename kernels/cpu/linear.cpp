@@ -1,114 +1,83 @@
-// Dense linear, CPU. The weight matrix dominates memory traffic (2880x5120 bf16 is 29 MB,
-// far above cache), so the loop order is chosen to read every weight row from DRAM
-// once per call: threads split the output rows; each thread walks its rows in tiles
-// that stay in L2 and applies every token to a tile before moving on. The micro-kernel
-// handles R rows x T tokens so one widened weight vector feeds T FMAs and one x vector
-// feeds R FMAs.
+// Dense linear, CPU driver. The weight matrix dominates memory traffic (the 201088x2880
+// bf16 unembedding is 1.16 GB), so the work is split by output rows: each thread streams
+// its own contiguous run of weight rows from DRAM exactly once per call, whatever the
+// number of tokens; the per-ISA kernels (kernels/cpu/dense_rows.h) do the rest.
 #include "kernels/cpu/linear.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "core/dtype.h"
+#include "core/error.h"
+#include "kernels/cpu/dense_rows.h"
 
 namespace gossamer::kernels::cpu {
 namespace {
 
-// 8 weights -> 8 f32. bf16 is the top half of an f32, so widening is a zero-extend and
-// a 16-bit shift.
-inline __m256 load8(const uint16_t* p) {
-  __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-inline float widen(uint16_t v) { return bf16_to_f32(bf16{v}); }
-inline float widen(float v) { return v; }
+// Rows are handed to threads in units of this many (a multiple of every kernel's row
+// group, so only the last unit has a remainder).
+constexpr int64_t kRowUnit = 16;
+// A chunk smaller than this many multiply-adds costs more to hand out than to run.
+constexpr int64_t kMinChunkMacs = int64_t(1) << 18;
 
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-// acc[r][t] = W[row0 + r, :] · x[t, :] for R rows and T tokens.
-template <int R, int T, typename W>
-inline void micro(const W* w, int64_t ws, const float* x, int64_t in, float (&out)[R][T]) {
-  // The unroll pragmas keep acc[][] in registers; without them GCC -O2 leaves the small
-  // loops rolled and spills the accumulators to the stack on every FMA.
-  __m256 acc[R][T];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
-  int64_t c = 0;
-  for (; c + 8 <= in; c += 8) {
-    __m256 wv[R];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) wv[r] = load8(w + r * ws + c);
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) {
-      __m256 xv = _mm256_loadu_ps(x + t * in + c);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
+// x[n, in] -> the pairs layout of dense_rows.h: per block, even inputs then odd ones.
+void pack_pairs(const float* x, int64_t n, int64_t in, int64_t block, float* xp, int64_t xp_stride) {
+  const int64_t half = block / 2;
+  for (int64_t t = 0; t < n; ++t) {
+    const float* src = x + t * in;
+    float* dst = xp + t * xp_stride;
+    std::fill(dst + in / block * block, dst + xp_stride, 0.f);
+    for (int64_t b = 0; b < xp_stride; b += block) {
+      const int64_t len = std::min(block, in - b);
+      for (int64_t i = 0; i < len; ++i) dst[b + (i & 1) * half + i / 2] = src[b + i];
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) {
-      float s = hsum(acc[r][t]);
-      for (int64_t cc = c; cc < in; ++cc) s += widen(w[r * ws + cc]) * x[t * in + cc];
-      out[r][t] = s;
-    }
 }
 
-template <int R, int T, typename W>
-inline void tile(const W* w, int64_t ws, const float* x, int64_t in, int64_t r0, int64_t t0,
-                 float* y, int64_t out, const float* bias) {
-  float o[R][T];
-  micro<R, T>(w + r0 * ws, ws, x + t0 * in, in, o);
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) y[(t0 + t) * out + r0 + r] = o[r][t] + (bias ? bias[r0 + r] : 0.f);
-}
-
-// Rows [rb, re) against tokens [t0, t0 + T).
-template <int T, typename W>
-void rows_for_tokens(const W* w, int64_t ws, const float* x, int64_t in, int64_t rb, int64_t re,
-                     int64_t t0, float* y, int64_t out, const float* bias) {
-  int64_t r = rb;
-  for (; r + 4 <= re; r += 4) tile<4, T>(w, ws, x, in, r, t0, y, out, bias);
-  for (; r < re; ++r) tile<1, T>(w, ws, x, in, r, t0, y, out, bias);
-}
-
-template <typename W>
-void linear_typed(ThreadPool& pool, float* y, const float* x, int64_t n, const W* w, int64_t ws,
-                  int64_t out, int64_t in, const float* bias) {
-  // ~256 KB of weights per tile: reused from L2 by every token group.
-  const int64_t row_bytes = in * int64_t(sizeof(W));
-  const int64_t tile_rows = std::max<int64_t>(4, (256 * 1024 / std::max<int64_t>(1, row_bytes)) / 4 * 4);
-  const int64_t grain = std::min<int64_t>(tile_rows, std::max<int64_t>(4, out / (pool.size() * 4) / 4 * 4));
-  pool.parallel_for((out + 3) / 4, std::max<int64_t>(1, grain / 4), [&](int64_t b, int64_t e) {
-    const int64_t rb_all = b * 4, re_all = std::min(out, e * 4);
-    for (int64_t rb = rb_all; rb < re_all; rb += tile_rows) {
-      const int64_t re = std::min(re_all, rb + tile_rows);
-      int64_t t = 0;
-      for (; t + 3 <= n; t += 3) rows_for_tokens<3>(w, ws, x, in, rb, re, t, y, out, bias);
-      if (n - t == 2) rows_for_tokens<2>(w, ws, x, in, rb, re, t, y, out, bias);
-      if (n - t == 1) rows_for_tokens<1>(w, ws, x, in, rb, re, t, y, out, bias);
-    }
-  });
-}
+using RowsKernel = void (*)(const DenseRows&, int64_t, int64_t);
 
 }  // namespace
 
-void linear(ThreadPool& pool, float* y, const float* x, int64_t n, const DenseWeight& w,
-            const float* bias) {
+void linear_with_isa(Isa isa, ThreadPool& pool, float* y, const float* x, int64_t n, const DenseWeight& w,
+                     const float* bias) {
+  if (!isa_supported(isa, cpu_features()))
+    GOSSAMER_THROW(kUnsupported, "linear: this CPU cannot run the {} path", isa_name(isa));
   if (n <= 0 || w.out <= 0) return;
-  if (w.dtype == DType::kBF16)
-    linear_typed(pool, y, x, n, static_cast<const uint16_t*>(w.data), w.stride(), w.out, w.in, bias);
-  else
-    linear_typed(pool, y, x, n, static_cast<const float*>(w.data), w.stride(), w.out, w.in, bias);
+  DenseRows job;
+  job.y = y;
+  job.y_stride = w.out;
+  job.w = w.data;
+  job.w_stride = w.stride();
+  job.in = w.in;
+  job.n = n;
+  job.bias = bias;
+  RowsKernel kernel = dense_f32_rows_avx2;
+  // Scratch for the packed x, reused across calls by each calling thread.
+  thread_local std::vector<float> packed;
+  if (w.dtype == DType::kBF16) {
+    const int64_t block = isa == Isa::kAvx512 ? kAvx512PairBlock : kAvx2PairBlock;
+    job.x_stride = (w.in + block - 1) / block * block;
+    if (packed.size() < size_t(n * job.x_stride)) packed.resize(size_t(n * job.x_stride));
+    pack_pairs(x, n, w.in, block, packed.data(), job.x_stride);
+    job.x = packed.data();
+    kernel = isa == Isa::kAvx512 ? dense_bf16_rows_avx512 : dense_bf16_rows_avx2;
+  } else {
+    job.x = x;
+    job.x_stride = w.in;
+  }
+  const int64_t units = (w.out + kRowUnit - 1) / kRowUnit;
+  const int64_t unit_macs = std::max<int64_t>(1, kRowUnit * w.in * n);
+  const int64_t grain = std::max<int64_t>(1, kMinChunkMacs / unit_macs);
+  pool.parallel_for(units, grain, [&](int64_t b, int64_t e) {
+    kernel(job, b * kRowUnit, std::min(w.out, e * kRowUnit));
+  });
+}
+
+void linear(ThreadPool& pool, float* y, const float* x, int64_t n, const DenseWeight& w, const float* bias) {
+  linear_with_isa(active_isa(), pool, y, x, n, w, bias);
 }
 
 void embedding_lookup(ThreadPool& pool, float* out, const DenseWeight& table, const int32_t* ids,
@@ -121,10 +90,14 @@ void embedding_lookup(ThreadPool& pool, float* out, const DenseWeight& table, co
         std::memcpy(o, static_cast<const float*>(table.data) + int64_t(ids[t]) * ws, size_t(dim) * 4);
         continue;
       }
+      // bf16 is the top half of an f32: zero-extend and shift.
       const uint16_t* row = static_cast<const uint16_t*>(table.data) + int64_t(ids[t]) * ws;
       int64_t c = 0;
-      for (; c + 8 <= dim; c += 8) _mm256_storeu_ps(o + c, load8(row + c));
-      for (; c < dim; ++c) o[c] = widen(row[c]);
+      for (; c + 8 <= dim; c += 8) {
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c));
+        _mm256_storeu_ps(o + c, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)));
+      }
+      for (; c < dim; ++c) o[c] = bf16_to_f32(bf16{row[c]});
     }
   });
 }

@@ -1,0 +1,37 @@
+#pragma once
+// The per-ISA inner kernels of the dense linear (kernels/cpu/linear.cpp is the driver:
+// it packs x, splits rows across threads and picks the ISA).
+//
+// This header is included by translation units compiled with AVX-512 flags, so it holds
+// only plain data and declarations: an inline function defined here could be emitted by
+// an AVX-512 unit and then picked by the linker for AVX2-only callers.
+#include <cstdint>
+
+namespace gossamer::kernels::cpu {
+
+// bf16 weights are read a 32-bit lane at a time: lane j holds w[2j] (low half) and w[2j+1]
+// (high half). `lane << 16` and `lane & 0xffff0000` are then exactly those two weights as
+// f32, one instruction each, with no shuffle. x is packed to match: per block of
+// 2 x (lanes per vector) inputs, first the even-indexed values, then the odd ones, zero
+// padded to a whole block.
+inline constexpr int64_t kAvx2PairBlock = 16;    // 8 lanes x 2
+inline constexpr int64_t kAvx512PairBlock = 32;  // 16 lanes x 2 = one 64-byte line of bf16
+
+// y[t, r] = W[r, :] · x[t, :] + bias[r] for t in [0, n) and a range of rows r.
+struct DenseRows {
+  float* y = nullptr;          // [n, y_stride]
+  int64_t y_stride = 0;        // = out
+  const float* x = nullptr;    // bf16 kernels: packed [n, x_stride] (see above); f32: plain
+  int64_t x_stride = 0;
+  const void* w = nullptr;     // row r at w + r * w_stride elements
+  int64_t w_stride = 0;
+  int64_t in = 0, n = 0;
+  const float* bias = nullptr;  // [out] or null
+};
+
+void dense_bf16_rows_avx2(const DenseRows& job, int64_t row_begin, int64_t row_end);
+void dense_f32_rows_avx2(const DenseRows& job, int64_t row_begin, int64_t row_end);
+// Only call when isa_supported(Isa::kAvx512, ...) (kernels/cpu/isa.h).
+void dense_bf16_rows_avx512(const DenseRows& job, int64_t row_begin, int64_t row_end);
+
+}  // namespace gossamer::kernels::cpu
