@@ -10,8 +10,8 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
-#include "model/harmony_completion.h"
-#include "model/tokenizer_locate.h"
+#include "harmony/completion.h"
+#include "tokenizer/locate.h"
 
 namespace gossamer::apps {
 namespace {

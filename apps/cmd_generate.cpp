@@ -10,10 +10,10 @@
 #include "apps/common.h"
 #include "apps/mpi_world.h"
 #include "core/error.h"
-#include "model/harmony_completion.h"
-#include "model/harmony_conversation.h"
-#include "model/tokenizer.h"
-#include "model/tokenizer_locate.h"
+#include "harmony/completion.h"
+#include "harmony/conversation.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/locate.h"
 
 namespace gossamer::apps {
 namespace {

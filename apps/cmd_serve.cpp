@@ -16,7 +16,7 @@
 #include "coordinator/service.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "model/tokenizer_locate.h"
+#include "tokenizer/locate.h"
 #include "worker/layer_context.h"
 #include "worker/runtime_config.h"
 

@@ -12,8 +12,8 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
-#include "model/tokenizer.h"
-#include "model/tokenizer_locate.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/locate.h"
 
 namespace gossamer::apps {
 namespace {

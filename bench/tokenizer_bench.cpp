@@ -13,7 +13,7 @@
 
 #include "core/error.h"
 #include "core/timer.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace {
 

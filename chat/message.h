@@ -1,6 +1,6 @@
 #pragma once
 // One chat turn in the OpenAI shape: the single type the wire protocol parses into
-// (protocol/), the harmony chat template renders from (model/harmony_render.h) and the
+// (protocol/), the harmony chat template renders from (harmony/render.h) and the
 // HTTP gateway maps to, so a request's messages are never re-serialised between layers.
 //
 // `content` is a JSON value: text for every role, and for a tool result whatever JSON the

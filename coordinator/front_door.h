@@ -24,7 +24,7 @@
 #include <zmq_addon.hpp>
 
 #include "coordinator/inbox.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "protocol/client_messages.h"
 #include "protocol/inflight_ids.h"
 #include "protocol/limits.h"

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "model/harmony_completion.h"
+#include "harmony/completion.h"
 
 namespace gossamer::coordinator {
 namespace {

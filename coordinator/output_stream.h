@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "model/harmony_parser.h"
-#include "model/tokenizer.h"
-#include "model/tokenizer_stream.h"
+#include "harmony/parser.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/stream.h"
 #include "protocol/server_messages.h"
 
 namespace gossamer::coordinator {

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "model/harmony_completion.h"
-#include "model/harmony_render.h"
+#include "harmony/completion.h"
+#include "harmony/render.h"
 #include "protocol/encode.h"
 #include "protocol/parse.h"
 

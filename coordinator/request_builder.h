@@ -6,7 +6,7 @@
 #include <random>
 
 #include "coordinator/request.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "protocol/client_messages.h"
 #include "protocol/error.h"
 #include "protocol/limits.h"

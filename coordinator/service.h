@@ -14,7 +14,7 @@
 #include "coordinator/front_door.h"
 #include "coordinator/inbox.h"
 #include "coordinator/scheduler.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "worker/rank_executor.h"
 
 namespace gossamer::coordinator {

@@ -2,8 +2,8 @@
 // analysis then final, a tool call with JSON arguments, a stream cut short, and garbage
 // (stray specials, reserved and undefined ids, missing headers). Model output never
 // throws; deltas are valid UTF-8 and concatenate to the message content.
-#include "model/harmony_completion.h"
-#include "model/tokenizer_utf8.h"
+#include "harmony/completion.h"
+#include "tokenizer/utf8.h"
 #include "tests/model/test_tokenizer_support.h"
 
 namespace gossamer::tok_test {

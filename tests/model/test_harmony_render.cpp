@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "model/harmony_completion.h"
-#include "model/harmony_tools.h"
+#include "harmony/completion.h"
+#include "harmony/tools.h"
 #include "tests/model/test_tokenizer_support.h"
 
 namespace gossamer::tok_test {

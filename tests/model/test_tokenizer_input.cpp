@@ -7,9 +7,9 @@
 #include <thread>
 
 #include "core/error.h"
-#include "model/bpe_merge.h"
-#include "model/pretokenizer.h"
-#include "model/tokenizer_utf8.h"
+#include "tokenizer/bpe_merge.h"
+#include "tokenizer/pretokenizer.h"
+#include "tokenizer/utf8.h"
 #include "tests/model/test_tokenizer_support.h"
 
 namespace gossamer::tok_test {

@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "core/error.h"
-#include "model/tokenizer.h"
-#include "model/tokenizer_locate.h"
-#include "model/tokenizer_bytelevel.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/locate.h"
+#include "tokenizer/bytelevel.h"
 
 namespace gossamer::tok_test {
 namespace {

@@ -1,8 +1,8 @@
 // Streaming detokenization never emits half a UTF-8 character, and its pieces add up to
 // the one-shot decode.
 #include "core/error.h"
-#include "model/tokenizer_stream.h"
-#include "model/tokenizer_utf8.h"
+#include "tokenizer/stream.h"
+#include "tokenizer/utf8.h"
 #include "tests/model/test_tokenizer_support.h"
 
 namespace gossamer::tok_test {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace gossamer::tok_test {
 

@@ -1,7 +1,7 @@
-#include "model/harmony_render.h"
+#include "harmony/render.h"
 
 #include "core/error.h"
-#include "model/harmony_tools.h"
+#include "harmony/tools.h"
 
 namespace gossamer::harmony {
 namespace {

@@ -1,4 +1,4 @@
-#include "model/harmony_conversation.h"
+#include "harmony/conversation.h"
 
 #include <ctime>
 

@@ -1,9 +1,9 @@
-#include "model/tokenizer_bytelevel.h"
+#include "tokenizer/bytelevel.h"
 
 #include <array>
 #include <cstdint>
 
-#include "model/tokenizer_utf8.h"
+#include "tokenizer/utf8.h"
 
 namespace gossamer::tok {
 namespace {

@@ -1,4 +1,4 @@
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 #include <algorithm>
 #include <array>
@@ -7,10 +7,10 @@
 #include <unordered_map>
 
 #include "core/error.h"
-#include "model/bpe_merge.h"
-#include "model/pretokenizer.h"
-#include "model/tokenizer_spec.h"
-#include "model/tokenizer_utf8.h"
+#include "tokenizer/bpe_merge.h"
+#include "tokenizer/pretokenizer.h"
+#include "tokenizer/spec.h"
+#include "tokenizer/utf8.h"
 
 namespace gossamer {
 

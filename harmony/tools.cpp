@@ -1,4 +1,4 @@
-#include "model/harmony_tools.h"
+#include "harmony/tools.h"
 
 #include <algorithm>
 

@@ -21,7 +21,7 @@
 // text is the one the model saw in training.
 #include <string>
 
-#include "model/harmony_json.h"
+#include "harmony/json.h"
 
 namespace gossamer::harmony {
 

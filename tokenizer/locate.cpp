@@ -1,4 +1,4 @@
-#include "model/tokenizer_locate.h"
+#include "tokenizer/locate.h"
 
 #include <cstdlib>
 #include <filesystem>

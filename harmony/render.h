@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "model/harmony_conversation.h"
-#include "model/tokenizer.h"
+#include "harmony/conversation.h"
+#include "tokenizer/tokenizer.h"
 
 namespace gossamer::harmony {
 

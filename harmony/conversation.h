@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "chat/message.h"
-#include "model/harmony_json.h"
+#include "harmony/json.h"
 
 namespace gossamer::harmony {
 

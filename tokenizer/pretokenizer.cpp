@@ -1,5 +1,5 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "model/pretokenizer.h"
+#include "tokenizer/pretokenizer.h"
 
 #include <pcre2.h>
 

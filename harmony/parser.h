@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "model/tokenizer.h"
-#include "model/tokenizer_stream.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/stream.h"
 
 namespace gossamer::harmony {
 

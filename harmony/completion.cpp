@@ -1,4 +1,4 @@
-#include "model/harmony_completion.h"
+#include "harmony/completion.h"
 
 namespace gossamer::harmony {
 

@@ -1,8 +1,8 @@
-#include "model/harmony_parser.h"
+#include "harmony/parser.h"
 
 #include <sstream>
 
-#include "model/tokenizer_utf8.h"
+#include "tokenizer/utf8.h"
 
 namespace gossamer::harmony {
 namespace {

@@ -1,4 +1,4 @@
-#include "model/harmony_json.h"
+#include "harmony/json.h"
 
 #include <cmath>
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "model/bpe_ranks.h"
+#include "tokenizer/bpe_ranks.h"
 
 namespace gossamer::tok {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "model/harmony_parser.h"
-#include "model/harmony_render.h"
+#include "harmony/parser.h"
+#include "harmony/render.h"
 
 namespace gossamer::harmony {
 

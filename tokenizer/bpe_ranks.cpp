@@ -1,4 +1,4 @@
-#include "model/bpe_ranks.h"
+#include "tokenizer/bpe_ranks.h"
 
 #include <cstring>
 

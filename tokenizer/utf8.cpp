@@ -1,4 +1,4 @@
-#include "model/tokenizer_utf8.h"
+#include "tokenizer/utf8.h"
 
 #include "core/error.h"
 

@@ -1,6 +1,6 @@
-#include "model/tokenizer_stream.h"
+#include "tokenizer/stream.h"
 
-#include "model/tokenizer_utf8.h"
+#include "tokenizer/utf8.h"
 
 namespace gossamer {
 

@@ -1,4 +1,4 @@
-#include "model/tokenizer_spec.h"
+#include "tokenizer/spec.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "model/tokenizer_bytelevel.h"
+#include "tokenizer/bytelevel.h"
 
 namespace gossamer::tok {
 namespace {
