@@ -127,12 +127,8 @@ void accumulate_rows(float* o, int64_t dp, const float* p, const float* const* v
   if (c < d) tile::accumulate<NR, 1, true>(o, dp, p, v, nk, c, tail);
 }
 
-template <int NR>
-void score_rows(const float* const* q, const float* kt, int64_t d, float scale, float* s) {
-  tile::scores<NR>(q, kt, d, scale, s);
-}
-
-// Calls fn<NR>(row) over rows [0, R) in register blocks of kRowBlock, then the remainder.
+// Calls F<NR>::run(row, args...) over rows [0, R) in register blocks of kRowBlock, then
+// the remainder.
 template <template <int> class F, class... Args>
 void over_row_blocks(int64_t R, Args&&... args) {
   int64_t r = 0;
@@ -148,7 +144,7 @@ void over_row_blocks(int64_t R, Args&&... args) {
 template <int NR>
 struct ScoreBlock {
   static void run(int64_t r, const float* const* q, const float* kt, int64_t d, float scale, float* s) {
-    score_rows<NR>(q + r, kt, d, scale, s + r * kKeyTile);
+    tile::scores<NR>(q + r, kt, d, scale, s + r * kKeyTile);
   }
 };
 template <int NR>
