@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/log.h"
 #include "kernels/attention.h"
 #include "kernels/elementwise.h"
 #include "kernels/linear.h"
@@ -10,9 +11,38 @@
 
 namespace gossamer::worker {
 
+AttentionScratch::AttentionScratch(int64_t max_tokens, int64_t hidden, int64_t q_width, int64_t kv_width)
+    : hidden_(hidden), q_width_(q_width), kv_width_(kv_width) {
+  allocate(std::max<int64_t>(1, max_tokens));
+}
+
+void AttentionScratch::allocate(int64_t tokens) {
+  // new float[] leaves the values uninitialised: the kernel maps pages on first touch.
+  storage_.reset(new float[static_cast<size_t>(tokens * (2 * hidden_ + 2 * q_width_ + 2 * kv_width_))]);
+  capacity_ = tokens;
+  float* p = storage_.get();
+  auto take = [&](int64_t width) {
+    float* region = p;
+    p += tokens * width;
+    return region;
+  };
+  h = take(hidden_);
+  o = take(hidden_);
+  q = take(q_width_);
+  attn = take(q_width_);
+  k = take(kv_width_);
+  v = take(kv_width_);
+}
+
+void AttentionScratch::fit(int64_t n) {
+  if (n <= capacity_) return;
+  GLOG_WARN("attention scratch: a step of {} tokens exceeds the bound of {}; growing", n, capacity_);
+  allocate(n);
+}
+
 AttentionLayer::AttentionLayer(const LayerWeights& weights, int local_layer,
-                               const kernels::RopeTable& rope)
-    : w_(weights), local_layer_(local_layer), rope_(rope) {}
+                               const kernels::RopeTable& rope, AttentionScratch& scratch)
+    : w_(weights), local_layer_(local_layer), rope_(rope), scratch_(scratch) {}
 
 void AttentionLayer::forward(const LayerContext& ctx, float* x, const ForwardBatch& batch,
                              KvCache& cache) {
@@ -21,23 +51,20 @@ void AttentionLayer::forward(const LayerContext& ctx, float* x, const ForwardBat
   const int64_t H = cfg.hidden_size, d = cfg.head_dim;
   const int64_t nq = w_.q.weight.out / d, nkv = w_.k.weight.out / d;  // this rank's heads
   const int layer = w_.layer;
-  h_.resize(static_cast<size_t>(n * H));
-  q_.resize(static_cast<size_t>(n * nq * d));
-  k_.resize(static_cast<size_t>(n * nkv * d));
-  v_.resize(static_cast<size_t>(n * nkv * d));
-  attn_.resize(static_cast<size_t>(n * nq * d));
-  o_.resize(static_cast<size_t>(n * H));
+  scratch_.fit(n);
+  float *h = scratch_.h, *q = scratch_.q, *k = scratch_.k, *v = scratch_.v, *attn = scratch_.attn,
+        *o = scratch_.o;
 
-  kernels::rmsnorm(ctx.exec, h_.data(), x, w_.attn_norm.as<float>(), n, H, cfg.rms_norm_eps);
-  dump(ctx.dump, "attn_norm", layer, h_.data(), n, H);
-  kernels::linear(ctx.exec, q_.data(), h_.data(), n, w_.q.weight, w_.q.bias_ptr());
-  kernels::linear(ctx.exec, k_.data(), h_.data(), n, w_.k.weight, w_.k.bias_ptr());
-  kernels::linear(ctx.exec, v_.data(), h_.data(), n, w_.v.weight, w_.v.bias_ptr());
-  kernels::rope_apply(ctx.exec, q_.data(), batch.positions.data(), n, nq, rope_);
-  kernels::rope_apply(ctx.exec, k_.data(), batch.positions.data(), n, nkv, rope_);
-  dump(ctx.dump, "q", layer, q_.data(), n, nq * d);
-  dump(ctx.dump, "k", layer, k_.data(), n, nkv * d);
-  dump(ctx.dump, "v", layer, v_.data(), n, nkv * d);
+  kernels::rmsnorm(ctx.exec, h, x, w_.attn_norm.as<float>(), n, H, cfg.rms_norm_eps);
+  dump(ctx.dump, "attn_norm", layer, h, n, H);
+  kernels::linear(ctx.exec, q, h, n, w_.q.weight, w_.q.bias_ptr());
+  kernels::linear(ctx.exec, k, h, n, w_.k.weight, w_.k.bias_ptr());
+  kernels::linear(ctx.exec, v, h, n, w_.v.weight, w_.v.bias_ptr());
+  kernels::rope_apply(ctx.exec, q, batch.positions.data(), n, nq, rope_);
+  kernels::rope_apply(ctx.exec, k, batch.positions.data(), n, nkv, rope_);
+  dump(ctx.dump, "q", layer, q, n, nq * d);
+  dump(ctx.dump, "k", layer, k, n, nkv * d);
+  dump(ctx.dump, "v", layer, v, n, nkv * d);
 
   kernels::AttentionShape shape;
   shape.n_heads = static_cast<int>(nq);
@@ -45,20 +72,16 @@ void AttentionLayer::forward(const LayerContext& ctx, float* x, const ForwardBat
   shape.head_dim = static_cast<int>(d);
   shape.window = cfg.is_sliding(layer) ? cfg.sliding_window : 0;
   shape.sm_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
-  for (const auto& s : batch.seqs) {
-    auto kv = cache.view(local_layer_, s);
-    const int64_t off = s.first;
-    kernels::kv_cache_write(ctx.exec, kv, k_.data() + off * nkv * d, v_.data() + off * nkv * d,
-                            batch.positions.data() + off, s.count, shape);
-    kernels::attention_sink(ctx.exec, attn_.data() + off * nq * d, q_.data() + off * nq * d,
-                            batch.positions.data() + off, s.count, kv, w_.sinks.as<float>(),
-                            shape);
-  }
-  dump(ctx.dump, "attn_out", layer, attn_.data(), n, nq * d);
+  // The whole step at once: write every sequence's new rows, then attend (the queries of a
+  // chunk see its own rows).
+  const auto step = cache.layer_step(local_layer_, batch);
+  kernels::kv_cache_write_varlen(ctx.exec, step.kv, k, v, step.batch, shape);
+  kernels::attention_varlen(ctx.exec, attn, q, step.kv, step.batch, w_.sinks.as<float>(), shape);
+  dump(ctx.dump, "attn_out", layer, attn, n, nq * d);
 
-  row_parallel_linear(ctx, o_.data(), attn_.data(), n, w_.o);
-  dump(ctx.dump, "o_proj", layer, o_.data(), n, H);
-  kernels::add_inplace(ctx.exec, x, o_.data(), n * H);
+  row_parallel_linear(ctx, o, attn, n, w_.o);
+  dump(ctx.dump, "o_proj", layer, o, n, H);
+  kernels::add_inplace(ctx.exec, x, o, n * H);
   dump(ctx.dump, "resid_after_attn", layer, x, n, H);
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // What one forward step computes: a flat list of tokens from one or more sequences.
 // Tokens of a sequence are contiguous and in position order; every dense op runs on the
-// flat [n_tokens, H] matrix, attention runs per sequence over its paged KV cache.
+// flat [n_tokens, H] matrix, attention runs once per layer over all sequences through the
+// flat index arrays below (the batched kernels of kernels/attention.h).
 #include <cstdint>
 #include <vector>
 
@@ -20,16 +21,32 @@ struct SequenceChunk {
 };
 
 struct ForwardBatch {
+  // Tokens per KV block: add() cuts each sequence's tables to the blocks covering it.
+  explicit ForwardBatch(int block_size = 16) : block_size(block_size) {}
+
+  int block_size;
   std::vector<int32_t> tokens;     // [n_tokens]
   std::vector<int32_t> positions;  // [n_tokens]
   std::vector<SequenceChunk> seqs;
+  // Flat copies for the batched attention kernels, appended by add():
+  std::vector<int32_t> seq_offsets{0};          // [n_seqs + 1]: seq i owns rows [off[i], off[i+1])
+  std::vector<int32_t> block_table_offsets{0};  // [n_seqs + 1]: seq i's blocks, in both tables
+  std::vector<int32_t> full_block_tables;       // every chunk's full-attention table, concatenated
+  std::vector<int32_t> window_block_tables;     // the same for sliding-window tables (when given)
 
   int64_t n_tokens() const { return static_cast<int64_t>(tokens.size()); }
+  int64_t n_seqs() const { return static_cast<int64_t>(seqs.size()); }
+  // True when every chunk came with a sliding-window table.
+  bool has_window_tables() const { return window_block_tables.size() == full_block_tables.size(); }
   // Rows of the batch whose logits are wanted, in order (one per seq, or all of a seq's).
   std::vector<int32_t> logit_rows() const;
-  // Appends one sequence's chunk; fills positions.
+  // Appends one sequence's chunk; fills positions and the flat arrays.
   void add(int64_t seq_id, const int32_t* ids, int32_t count, int32_t start_pos,
            const int32_t* block_table, const int32_t* window_block_table, bool all_logits);
+  // Empties the batch but keeps every vector's capacity: a batch reused step after step
+  // stops allocating once it has seen its largest step.
+  void clear();
+  void reserve(int64_t max_tokens, int64_t max_seqs, int64_t max_blocks);
 };
 
 }  // namespace gossamer::worker

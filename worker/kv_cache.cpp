@@ -19,13 +19,22 @@ KvCache::KvCache(const KvCacheConfig& config) : config_(config) {
   }
 }
 
-kernels::KvCacheView KvCache::view(int layer, const SequenceChunk& seq) const {
+KvCache::LayerStep KvCache::layer_step(int layer, const ForwardBatch& batch) const {
   GOSSAMER_CHECK(layer >= 0 && layer < num_layers(), "layer {}", layer);
   const auto l = static_cast<size_t>(layer);
-  const int32_t* table = config_.sliding[l] ? seq.window_block_table : seq.block_table;
-  GOSSAMER_CHECK(table != nullptr, "sequence {} has no {} block table", seq.seq_id,
-                 config_.sliding[l] ? "sliding-window" : "full-attention");
-  return kernels::KvCacheView{k_[l].as<float>(), v_[l].as<float>(), config_.pools.block_size, table};
+  const bool sliding = config_.sliding[l];
+  if (sliding && !batch.has_window_tables())
+    GOSSAMER_THROW(kInvalidArgument, "a sequence of the step has no sliding-window block table");
+  LayerStep step;
+  step.kv = kernels::PagedKv{k_[l].as<float>(), v_[l].as<float>(), DType::kF32, k_[l].shape()[0],
+                             config_.pools.block_size};
+  step.batch.n_tokens = batch.n_tokens();
+  step.batch.n_seqs = batch.n_seqs();
+  step.batch.positions = batch.positions.data();
+  step.batch.seq_offsets = batch.seq_offsets.data();
+  step.batch.block_tables = sliding ? batch.window_block_tables.data() : batch.full_block_tables.data();
+  step.batch.block_table_offsets = batch.block_table_offsets.data();
+  return step;
 }
 
 size_t KvCache::bytes() const {

@@ -28,8 +28,14 @@ class KvCache {
   explicit KvCache(const KvCacheConfig& config);
   const KvCacheConfig& config() const { return config_; }
   int num_layers() const { return static_cast<int>(config_.sliding.size()); }
-  // The view of local layer `layer` for this sequence chunk (its table for the layer's type).
-  kernels::KvCacheView view(int layer, const SequenceChunk& seq) const;
+  // Local layer `layer`'s storage and the batch's index arrays with the block tables of the
+  // layer's type (window tables for sliding layers): the batched kernels' arguments. Points
+  // into `batch`, which must outlive the result.
+  struct LayerStep {
+    kernels::PagedKv kv;
+    kernels::VarlenBatch batch;
+  };
+  LayerStep layer_step(int layer, const ForwardBatch& batch) const;
   size_t bytes() const;
 
  private:

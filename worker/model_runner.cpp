@@ -21,13 +21,19 @@ kernels::RopeParams rope_params_from(const model::ModelConfig& c) {
   return p;
 }
 
-ModelRunner::ModelRunner(const ModelWeights& weights, KvCache& cache, LayerContext base)
+ModelRunner::ModelRunner(const ModelWeights& weights, KvCache& cache, LayerContext base,
+                         int64_t max_step_tokens)
     : weights_(weights), cache_(cache), base_(base),
       rope_(kernels::RopeTable::build(rope_params_from(weights.config))) {
   base_.config = &weights_.config;
+  if (!weights_.layers.empty()) {
+    const auto& first = weights_.layers.front();  // every layer has this rank's same head slice
+    attention_scratch_ = std::make_unique<AttentionScratch>(max_step_tokens, weights_.config.hidden_size,
+                                                            first.q.weight.out, first.k.weight.out);
+  }
   for (size_t i = 0; i < weights_.layers.size(); ++i) {
-    attention_.push_back(
-        std::make_unique<AttentionLayer>(weights_.layers[i], static_cast<int>(i), rope_));
+    attention_.push_back(std::make_unique<AttentionLayer>(weights_.layers[i], static_cast<int>(i), rope_,
+                                                          *attention_scratch_));
     moe_.push_back(std::make_unique<MoeLayer>(weights_.layers[i], weights_.selection.experts.begin));
   }
 }

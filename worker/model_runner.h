@@ -22,7 +22,8 @@ constexpr int kStageTag = 7;
 
 class ModelRunner {
  public:
-  ModelRunner(const ModelWeights& weights, KvCache& cache, LayerContext base);
+  // max_step_tokens: the most tokens one forward() gets (sizes the attention scratch).
+  ModelRunner(const ModelWeights& weights, KvCache& cache, LayerContext base, int64_t max_step_tokens);
   const LayerContext& context() const { return base_; }
 
   // Runs this rank's layers over the batch. On the last pipeline stage (or without PP)
@@ -38,6 +39,7 @@ class ModelRunner {
   KvCache& cache_;
   LayerContext base_;
   kernels::RopeTable rope_;
+  std::unique_ptr<AttentionScratch> attention_scratch_;  // shared by the attention layers
   std::vector<std::unique_ptr<AttentionLayer>> attention_;
   std::vector<std::unique_ptr<MoeLayer>> moe_;
   std::vector<float> x_, rows_, normed_;

@@ -77,7 +77,9 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   ctx.dispatch = options.dispatch;
   ctx.ep_spans_tp = options.moe_skip_dispatch_when_ep_is_tp && options.parallel.ep == options.parallel.tp &&
                     options.parallel.tp > 1;
-  runner_ = std::make_unique<ModelRunner>(weights_, *cache_, ctx);
+  runner_ = std::make_unique<ModelRunner>(weights_, *cache_, ctx, options.max_step_tokens);
+  batch_ = ForwardBatch(kv.pools.block_size);
+  batch_.reserve(options.max_step_tokens, options.max_sequences, kv.pools.full_blocks + options.max_sequences);
   if (world.rank() == 0 && world.size() > 1) GLOG_INFO("{}", mapping_->table());
   GLOG_DEBUG("rank {}: {}", world.rank(), mapping_->describe());
 }
@@ -161,7 +163,8 @@ void RankExecutor::execute(const StepPlan& plan, std::vector<SequenceResult>& lo
   const int64_t vocab = cfg.vocab_size;
   for (int mb = 0; mb < micro; ++mb) {
     const Range part = balanced_split(static_cast<int64_t>(mine.size()), micro, mb);
-    ForwardBatch batch;
+    ForwardBatch& batch = batch_;  // reused: its vectors keep their capacity
+    batch.clear();
     for (int64_t i = part.begin; i < part.end; ++i) {
       const auto* s = mine[static_cast<size_t>(i)];
       batch.add(s->seq_id, s->token_ids.data(), static_cast<int32_t>(s->token_ids.size()),

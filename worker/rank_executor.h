@@ -14,6 +14,7 @@
 #include "kernels/sampling.h"
 #include "comm/timed_communicator.h"
 #include "model/checkpoint.h"
+#include "worker/batch.h"
 #include "worker/dump.h"
 #include "worker/kv_cache.h"
 #include "worker/kv_pools.h"
@@ -113,6 +114,7 @@ class RankExecutor {
   ModelWeights weights_;
   std::unique_ptr<KvCache> cache_;
   std::unique_ptr<ModelRunner> runner_;
+  ForwardBatch batch_;  // one micro-batch at a time, reused across steps
 };
 
 // Ranks other than 0, for every verb (serve, generate, eval-logits, bench): run the plans

@@ -67,4 +67,31 @@ void attention_sink(float* out, const float* q, const int32_t* q_pos, int64_t nt
   }
 }
 
+namespace {
+KvCacheView sequence_view(const PagedKv& kv, const VarlenBatch& batch, int64_t seq) {
+  GOSSAMER_CHECK(kv.dtype == DType::kF32, "the attention oracle reads f32 caches only");
+  return KvCacheView{static_cast<float*>(kv.k), static_cast<float*>(kv.v), kv.block_size,
+                     batch.block_tables + batch.block_table_offsets[seq]};
+}
+}  // namespace
+
+void kv_cache_write_varlen(const PagedKv& kv, const float* k, const float* v,
+                           const VarlenBatch& batch, const AttentionShape& shape) {
+  const int64_t row = int64_t(shape.n_kv_heads) * shape.head_dim;
+  for (int64_t s = 0; s < batch.n_seqs; ++s) {
+    const int64_t t0 = batch.seq_offsets[s], n = batch.seq_offsets[s + 1] - t0;
+    kv_cache_write(sequence_view(kv, batch, s), k + t0 * row, v + t0 * row, batch.positions + t0, n, shape);
+  }
+}
+
+void attention_varlen(float* out, const float* q, const PagedKv& kv, const VarlenBatch& batch,
+                      const float* sinks, const AttentionShape& shape) {
+  const int64_t row = int64_t(shape.n_heads) * shape.head_dim;
+  for (int64_t s = 0; s < batch.n_seqs; ++s) {
+    const int64_t t0 = batch.seq_offsets[s], n = batch.seq_offsets[s + 1] - t0;
+    attention_sink(out + t0 * row, q + t0 * row, batch.positions + t0, n, sequence_view(kv, batch, s),
+                   sinks, shape);
+  }
+}
+
 }  // namespace gossamer::kernels::ref

@@ -19,4 +19,11 @@ void attention_sink(float* out /*[nt, n_heads, d]*/, const float* q /*[nt, n_hea
                     const int32_t* q_pos /*[nt]*/, int64_t nt, const KvCacheView& kv,
                     const float* sinks /*[n_heads]*/, const AttentionShape& shape);
 
+// The batched ops (kernels/attention.h), one sequence at a time through the oracles above:
+// a -1 block a query can see still throws.
+void kv_cache_write_varlen(const PagedKv& kv, const float* k, const float* v,
+                           const VarlenBatch& batch, const AttentionShape& shape);
+void attention_varlen(float* out, const float* q, const PagedKv& kv, const VarlenBatch& batch,
+                      const float* sinks, const AttentionShape& shape);
+
 }  // namespace gossamer::kernels::ref
