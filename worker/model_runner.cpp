@@ -21,14 +21,16 @@ kernels::RopeParams rope_params_from(const model::ModelConfig& c) {
   return p;
 }
 
-ModelRunner::ModelRunner(const ModelWeights& weights, KvCache& cache, LayerContext base)
+ModelRunner::ModelRunner(const ModelWeights& weights, KvCache& cache, LayerContext base, int64_t max_step_tokens)
     : weights_(weights), cache_(cache), base_(base),
       rope_(kernels::RopeTable::build(rope_params_from(weights.config))) {
   base_.config = &weights_.config;
+  moe_scratch_ = std::make_unique<MoeScratch>(weights_.config, max_step_tokens, base_.ep ? base_.ep->size() : 1);
   for (size_t i = 0; i < weights_.layers.size(); ++i) {
     attention_.push_back(
         std::make_unique<AttentionLayer>(weights_.layers[i], static_cast<int>(i), rope_));
-    moe_.push_back(std::make_unique<MoeLayer>(weights_.layers[i], weights_.selection.experts.begin));
+    moe_.push_back(std::make_unique<MoeLayer>(weights_.layers[i], weights_.selection.experts.begin,
+                                              weights_.config, *moe_scratch_));
   }
 }
 

@@ -22,7 +22,8 @@ constexpr int kStageTag = 7;
 
 class ModelRunner {
  public:
-  ModelRunner(const ModelWeights& weights, KvCache& cache, LayerContext base);
+  // max_step_tokens: the most tokens one forward() carries (sizes the MoE scratch once).
+  ModelRunner(const ModelWeights& weights, KvCache& cache, LayerContext base, int64_t max_step_tokens);
   const LayerContext& context() const { return base_; }
 
   // Runs this rank's layers over the batch. On the last pipeline stage (or without PP)
@@ -39,6 +40,7 @@ class ModelRunner {
   LayerContext base_;
   kernels::RopeTable rope_;
   std::vector<std::unique_ptr<AttentionLayer>> attention_;
+  std::unique_ptr<MoeScratch> moe_scratch_;  // shared by every MoE layer
   std::vector<std::unique_ptr<MoeLayer>> moe_;
   std::vector<float> x_, rows_, normed_;
 };

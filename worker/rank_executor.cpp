@@ -70,7 +70,7 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   ctx.dispatch = options.dispatch;
   ctx.ep_spans_tp = options.moe_skip_dispatch_when_ep_is_tp && options.parallel.ep == options.parallel.tp &&
                     options.parallel.tp > 1;
-  runner_ = std::make_unique<ModelRunner>(weights_, *cache_, ctx);
+  runner_ = std::make_unique<ModelRunner>(weights_, *cache_, ctx, options.max_step_tokens);
   if (world.rank() == 0 && world.size() > 1) GLOG_INFO("{}", mapping_->table());
   GLOG_DEBUG("rank {}: {}", world.rank(), mapping_->describe());
 }

@@ -1,0 +1,20 @@
+#pragma once
+// The inner product of the grouped MXFP4 GEMM (kernels/cpu/grouped_mxfp4.cpp): a decoded
+// f32 weight tile against a batch of input rows. Two builds of the same register-blocked
+// loop: AVX2 (the compile floor) and AVX-512, compiled with a function-level target and
+// picked at run time only where the CPU has it (the build never requires AVX-512).
+#include <cstdint>
+
+namespace gossamer::kernels::cpu {
+
+// dots[t * ld + i] = Σ_c tile[i * in + c] · xp[t][c]   for i < tile_rows, t < m.
+// in % 16 == 0. Accumulation: f32 lanes along c, then one horizontal sum per output.
+void tile_dots_avx2(const float* tile, int64_t tile_rows, int64_t in, const float* const* xp, int64_t m,
+                    float* dots, int64_t ld);
+void tile_dots_avx512(const float* tile, int64_t tile_rows, int64_t in, const float* const* xp, int64_t m,
+                      float* dots, int64_t ld);
+
+// True when this CPU runs tile_dots_avx512 (checked once).
+bool cpu_has_avx512();
+
+}  // namespace gossamer::kernels::cpu
