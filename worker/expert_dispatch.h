@@ -1,6 +1,6 @@
 #pragma once
 // Runs the expert MLPs of (token, slot) pairs wherever their experts live, and brings each
-// pair's output back to the token's home rank (DeepEP's dispatch/combine, CONVENTIONS.md).
+// pair's output back to the token's home rank (the dispatch/combine of DeepEP).
 // Outputs come back per slot, unweighted: the caller sums the k slots in top-k order
 // (kernels::moe_combine), so every layout adds the same numbers in the same order as one
 // rank. Every local expert runs in one grouped call per projection (kernels/grouped_mxfp4.h).

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -223,22 +224,28 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
   };
   int64_t total = 0;
   for (int64_t e = 0; e < groups.groups; ++e) total += tile_cost(e) * tiles;
-  const int64_t chunks = std::min<int64_t>(int64_t{pool.size()} * 4, std::max<int64_t>(1, total / kTileRows));
-  pool.parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {
+  // Many small chunks handed out through an atomic counter: a thread that is descheduled
+  // (a shared box) leaves its share to the others. (parallel_for itself makes at most 4
+  // chunks per thread.) Which thread runs a chunk never changes its numbers.
+  const int64_t chunks = std::min<int64_t>(int64_t{pool.size()} * 32, std::max<int64_t>(1, total / kTileRows));
+  std::atomic<int64_t> next{0};
+  pool.parallel_for(pool.size(), 1, [&](int64_t, int64_t) {
     thread_local Scratch scratch;
-    const int64_t lo = total * cb / chunks, hi = total * ce / chunks;
-    int64_t base = 0;
-    for (int64_t e = 0; e < groups.groups && base < hi; ++e) {
-      const int64_t c = tile_cost(e);
-      if (c == 0) continue;
-      if (base + c * tiles > lo) {
-        // Tiles of e whose start cost base + i*c lies in [lo, hi).
-        const int64_t first = std::max<int64_t>(0, (lo - base + c - 1) / c);
-        const int64_t last = std::min<int64_t>(tiles, (hi - base + c - 1) / c);
-        for (int64_t i = first; i < last; ++i)
-          run_item(pb, e, i * kTileRows, std::min(pb.out, (i + 1) * kTileRows), scratch);
+    for (int64_t chunk = next++; chunk < chunks; chunk = next++) {
+      const int64_t lo = total * chunk / chunks, hi = total * (chunk + 1) / chunks;
+      int64_t base = 0;
+      for (int64_t e = 0; e < groups.groups && base < hi; ++e) {
+        const int64_t c = tile_cost(e);
+        if (c == 0) continue;
+        if (base + c * tiles > lo) {
+          // Tiles of e whose start cost base + i*c lies in [lo, hi).
+          const int64_t first = std::max<int64_t>(0, (lo - base + c - 1) / c);
+          const int64_t last = std::min<int64_t>(tiles, (hi - base + c - 1) / c);
+          for (int64_t i = first; i < last; ++i)
+            run_item(pb, e, i * kTileRows, std::min(pb.out, (i + 1) * kTileRows), scratch);
+        }
+        base += c * tiles;
       }
-      base += c * tiles;
     }
   });
 }
