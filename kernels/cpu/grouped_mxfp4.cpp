@@ -71,9 +71,11 @@ inline float swiglu_value(float gate, float lin, const SwigluEpilogue& s) {
 // Per thread, grown once to the largest `in` seen, then reused by every call.
 struct Scratch {
   std::vector<float> tile, dots;  // [kTileRows, in] decoded weights, [kRowChunk, kTileRows]
+  std::vector<float> lanes;       // [kRowChunk, kTileRows, 16] lane sums between K blocks
   void reserve(int64_t in) {
     if (tile.size() < static_cast<size_t>(kTileRows * in)) tile.resize(static_cast<size_t>(kTileRows * in));
     if (dots.empty()) dots.resize(static_cast<size_t>(kRowChunk * kTileRows));
+    if (lanes.empty()) lanes.resize(static_cast<size_t>(kRowChunk * kTileRows * 16));
   }
 };
 
@@ -178,8 +180,8 @@ void gemm_tile(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_t o0,
     const int64_t m = std::min(r1, rc + kRowChunk) - rc;
     const float* xp[kRowChunk];
     for (int64_t t = 0; t < m; ++t) xp[t] = pb.x_row(rc + t);
-    if (pb.avx512) tile_dots_avx512(s.tile.data(), nrows, pb.in, xp, m, s.dots.data(), kTileRows);
-    else tile_dots_avx2(s.tile.data(), nrows, pb.in, xp, m, s.dots.data(), kTileRows);
+    if (pb.avx512) tile_dots_avx512(s.tile.data(), nrows, pb.in, xp, m, s.dots.data(), kTileRows, s.lanes.data());
+    else tile_dots_avx2(s.tile.data(), nrows, pb.in, xp, m, s.dots.data(), kTileRows, s.lanes.data());
     for (int64_t t = 0; t < m; ++t) {
       float* d = s.dots.data() + t * kTileRows;
       if (bias)

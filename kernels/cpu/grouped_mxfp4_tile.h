@@ -8,11 +8,12 @@
 namespace gossamer::kernels::cpu {
 
 // dots[t * ld + i] = Σ_c tile[i * in + c] · xp[t][c]   for i < tile_rows, t < m.
-// in % 16 == 0. Accumulation: f32 lanes along c, then one horizontal sum per output.
+// in % 16 == 0. Accumulation: f32 lanes along c in order, then one horizontal sum per
+// output. lanes: scratch of m * tile_rows * 16 floats (the lane sums between K blocks).
 void tile_dots_avx2(const float* tile, int64_t tile_rows, int64_t in, const float* const* xp, int64_t m,
-                    float* dots, int64_t ld);
+                    float* dots, int64_t ld, float* lanes);
 void tile_dots_avx512(const float* tile, int64_t tile_rows, int64_t in, const float* const* xp, int64_t m,
-                      float* dots, int64_t ld);
+                      float* dots, int64_t ld, float* lanes);
 
 // True when this CPU runs tile_dots_avx512 (checked once).
 bool cpu_has_avx512();
