@@ -1,108 +1,101 @@
 #include "worker/expert_dispatch.h"
 
-#include <cstring>
 #include <numeric>
 #include <vector>
 
 #include "comm/communicator.h"
 #include "core/error.h"
+#include "kernels/moe_combine.h"
+#include "kernels/moe_permute.h"
 
 namespace gossamer::worker {
-namespace {
 
-// Computes out[p] = expert(rows[row_of[p]]) for every pair p whose expert is local,
-// grouping the pairs of one expert so it runs once over all its rows.
-void compute_local_pairs(const float* rows, const int32_t* row_of, const int32_t* expert_of,
-                         int64_t pairs, int64_t H, const ExpertPlacement& pl,
-                         const ExpertFn& expert, float* out) {
-  std::vector<std::vector<int64_t>> by_expert(static_cast<size_t>(pl.local_experts));
-  for (int64_t p = 0; p < pairs; ++p) {
-    const int64_t e = expert_of[p] - pl.first_expert;
-    if (e >= 0 && e < pl.local_experts) by_expert[static_cast<size_t>(e)].push_back(p);
-  }
-  std::vector<float> in, res;
-  for (int64_t e = 0; e < pl.local_experts; ++e) {
-    const auto& list = by_expert[static_cast<size_t>(e)];
-    const auto m = static_cast<int64_t>(list.size());
-    if (m == 0) continue;
-    in.resize(static_cast<size_t>(m * H));
-    res.resize(static_cast<size_t>(m * H));
-    for (int64_t r = 0; r < m; ++r)
-      std::memcpy(in.data() + r * H, rows + row_of[list[static_cast<size_t>(r)]] * H, sizeof(float) * H);
-    expert(e, in.data(), m, res.data());
-    for (int64_t r = 0; r < m; ++r)
-      std::memcpy(out + list[static_cast<size_t>(r)] * H, res.data() + r * H, sizeof(float) * H);
-  }
+void run_grouped_experts(const kernels::Exec& exec, const LocalExperts& e, const float* x,
+                         const kernels::ExpertGroups& groups, float* act, float* out) {
+  kernels::grouped_mxfp4_swiglu(exec, act, x, groups, e.mlp1, e.mlp1_bias, e.swiglu_alpha, e.swiglu_limit);
+  kernels::grouped_mxfp4_linear(exec, out, act, kernels::ExpertGroups{groups.offsets, groups.groups, nullptr},
+                                e.mlp2, e.mlp2_bias);
 }
 
+int64_t run_local_pairs(const kernels::Exec& exec, const float* h, const int32_t* experts, int64_t n, int k,
+                        const LocalExperts& local, MoeScratch& s) {
+  GOSSAMER_CHECK(n * k <= s.group_pairs, "{} pairs exceed the MoE scratch ({})", n * k, s.group_pairs);
+  kernels::MoePermutation perm;
+  perm.offsets = s.offsets.data();
+  perm.row_token = s.row_token.data();
+  perm.pair_row = s.pair_row.data();
+  const int64_t rows =
+      kernels::moe_permute(exec, experts, n, k, kernels::ExpertRange{local.first_expert, local.count}, perm);
+  run_grouped_experts(exec, local, h, kernels::ExpertGroups{s.offsets.data(), local.count, s.row_token.data()},
+                      s.act.data(), s.expert_out.data());
+  return rows;
+}
+
+namespace {
+
 // Token counts of every EP rank.
-std::vector<size_t> gather_counts(comm::Communicator& ep, int64_t n, Device device) {
+std::vector<size_t> gather_counts(comm::Communicator& ep, int64_t n) {
   int64_t mine = n;
   std::vector<int64_t> all(static_cast<size_t>(ep.size()));
   ep.all_gather(&mine, 1, all.data(), DType::kI64, Device::kCPU);
-  (void)device;
   return {all.begin(), all.end()};
 }
 
 // All-gather the tokens, every rank computes its experts' pairs for all of them, and a
 // reduce-scatter returns each rank its own pairs. Exactly one rank contributes a non-zero
 // row per pair, so the sum is exact. Static shapes; traffic grows with the EP size.
-void dispatch_allgather(const LayerContext& ctx, const float* h, const int32_t* experts,
-                        int64_t n, int k, int64_t H, const ExpertPlacement& pl,
-                        const ExpertFn& expert, float* slot_out) {
+// (The per-rank count vectors are the only host allocations left: a handful of sizes.)
+void dispatch_allgather(const LayerContext& ctx, const float* h, const int32_t* experts, int64_t n, int k,
+                        int64_t H, const LocalExperts& local, MoeScratch& s, float* slot_out) {
   auto& ep = *ctx.ep;
   const Device dev = ctx.exec.device;
-  const auto counts = gather_counts(ep, n, dev);
+  const auto counts = gather_counts(ep, n);
   const auto total = static_cast<int64_t>(std::accumulate(counts.begin(), counts.end(), size_t{0}));
+  GOSSAMER_CHECK(total * k <= s.group_pairs, "{} gathered pairs exceed the MoE scratch ({})", total * k,
+                 s.group_pairs);
   std::vector<size_t> row_counts, id_counts, out_counts;
   for (size_t c : counts) {
     row_counts.push_back(c * static_cast<size_t>(H));
     id_counts.push_back(c * static_cast<size_t>(k));
     out_counts.push_back(c * static_cast<size_t>(k * H));
   }
-  std::vector<float> all_rows(static_cast<size_t>(total * H));
-  std::vector<int32_t> all_experts(static_cast<size_t>(total * k));
-  ep.all_gatherv(h, static_cast<size_t>(n * H), all_rows.data(), row_counts, {}, DType::kF32, dev);
-  ep.all_gatherv(experts, static_cast<size_t>(n * k), all_experts.data(), id_counts, {}, DType::kI32,
-                 Device::kCPU);
-  std::vector<int32_t> row_of(static_cast<size_t>(total * k));
-  for (int64_t p = 0; p < total * k; ++p) row_of[static_cast<size_t>(p)] = static_cast<int32_t>(p / k);
-  std::vector<float> all_out(static_cast<size_t>(total * k * H), 0.0f);
-  compute_local_pairs(all_rows.data(), row_of.data(), all_experts.data(), total * k, H, pl, expert,
-                      all_out.data());
-  ep.reduce_scatter_sum(all_out.data(), slot_out, out_counts, dev);
+  float* all_rows = s.peer_rows.data();
+  int32_t* all_experts = s.peer_ids.data();
+  ep.all_gatherv(h, static_cast<size_t>(n * H), all_rows, row_counts, {}, DType::kF32, dev);
+  ep.all_gatherv(experts, static_cast<size_t>(n * k), all_experts, id_counts, {}, DType::kI32, Device::kCPU);
+  run_local_pairs(ctx.exec, all_rows, all_experts, total, k, local, s);
+  // [total, k, H]: this rank's pairs filled, the others zero.
+  kernels::moe_unpermute(ctx.exec, s.pair_out.data(), s.expert_out.data(), s.pair_row.data(), total * k, H);
+  ep.reduce_scatter_sum(s.pair_out.data(), slot_out, out_counts, dev);
 }
 
 // Send each routed row only to the rank owning its expert, and the result back
 // (all-to-all-v both ways). Traffic is just the routed rows.
-void dispatch_alltoall(const LayerContext& ctx, const float* h, const int32_t* experts,
-                       int64_t n, int k, int64_t H, const ExpertPlacement& pl,
-                       const ExpertFn& expert, float* slot_out) {
+void dispatch_alltoall(const LayerContext& ctx, const float* h, const int32_t* experts, int64_t n, int k,
+                       int64_t H, const LocalExperts& local, MoeScratch& s, float* slot_out) {
   auto& ep = *ctx.ep;
   const Device dev = ctx.exec.device;
   const auto size = static_cast<size_t>(ep.size());
-  // Pairs ordered by destination rank (stable: token order within a destination).
-  std::vector<std::vector<int64_t>> to(size);
-  for (int64_t p = 0; p < n * k; ++p)
-    to[static_cast<size_t>(experts[p] / pl.local_experts)].push_back(p);
-  std::vector<int64_t> send_pairs(static_cast<size_t>(n * k));
+  const int64_t all_experts = local.count * static_cast<int64_t>(size);
+  // This rank's pairs ordered by expert — hence by destination rank — gathered into
+  // send_rows. Stable: token order within an expert.
+  kernels::MoePermutation send;
+  send.offsets = s.send_offsets.data();
+  send.row_token = s.send_token.data();
+  send.pair_row = s.send_pair_row.data();
+  send.gathered = s.send_rows.data();
+  kernels::moe_permute(ctx.exec, experts, n, k, kernels::ExpertRange{0, all_experts}, send, h, H);
+  const int64_t* off = s.send_offsets.data();
+  for (int64_t e = 0; e < all_experts; ++e)
+    for (int64_t i = off[e]; i < off[e + 1]; ++i) s.send_ids.data()[i] = static_cast<int32_t>(e);
   std::vector<int64_t> send_n(size), recv_n(size);
-  size_t at = 0;
-  for (size_t r = 0; r < size; ++r) {
-    send_n[r] = static_cast<int64_t>(to[r].size());
-    for (int64_t p : to[r]) send_pairs[at++] = p;
-  }
+  for (size_t r = 0; r < size; ++r)
+    send_n[r] = off[static_cast<int64_t>(r + 1) * local.count] - off[static_cast<int64_t>(r) * local.count];
   ep.all_to_all(send_n.data(), 1, recv_n.data(), DType::kI64, Device::kCPU);
-  int64_t recv_total = 0;
-  for (int64_t c : recv_n) recv_total += c;
+  const int64_t recv_total = std::accumulate(recv_n.begin(), recv_n.end(), int64_t{0});
+  GOSSAMER_CHECK(recv_total <= s.group_pairs, "{} received rows exceed the MoE scratch ({})", recv_total,
+                 s.group_pairs);
 
-  std::vector<float> send_rows(static_cast<size_t>(n * k * H));
-  std::vector<int32_t> send_ids(static_cast<size_t>(n * k));
-  for (size_t i = 0; i < send_pairs.size(); ++i) {
-    const int64_t p = send_pairs[i];
-    std::memcpy(send_rows.data() + static_cast<int64_t>(i) * H, h + (p / k) * H, sizeof(float) * H);
-    send_ids[i] = experts[p];
-  }
   std::vector<size_t> sc_rows, rc_rows, sc_ids, rc_ids;
   for (size_t r = 0; r < size; ++r) {
     sc_rows.push_back(static_cast<size_t>(send_n[r] * H));
@@ -110,42 +103,31 @@ void dispatch_alltoall(const LayerContext& ctx, const float* h, const int32_t* e
     sc_ids.push_back(static_cast<size_t>(send_n[r]));
     rc_ids.push_back(static_cast<size_t>(recv_n[r]));
   }
-  std::vector<float> recv_rows(static_cast<size_t>(recv_total * H));
-  std::vector<int32_t> recv_ids(static_cast<size_t>(recv_total));
-  ep.all_to_all_v(send_rows.data(), sc_rows, {}, recv_rows.data(), rc_rows, {}, DType::kF32, dev);
-  ep.all_to_all_v(send_ids.data(), sc_ids, {}, recv_ids.data(), rc_ids, {}, DType::kI32, Device::kCPU);
+  float* recv_rows = s.peer_rows.data();
+  int32_t* recv_ids = s.peer_ids.data();
+  ep.all_to_all_v(s.send_rows.data(), sc_rows, {}, recv_rows, rc_rows, {}, DType::kF32, dev);
+  ep.all_to_all_v(s.send_ids.data(), sc_ids, {}, recv_ids, rc_ids, {}, DType::kI32, Device::kCPU);
 
-  std::vector<int32_t> row_of(static_cast<size_t>(recv_total));
-  std::iota(row_of.begin(), row_of.end(), 0);
-  std::vector<float> results(static_cast<size_t>(recv_total * H));
-  compute_local_pairs(recv_rows.data(), row_of.data(), recv_ids.data(), recv_total, H, pl, expert,
-                      results.data());
-  for (int32_t id : recv_ids)
-    GOSSAMER_CHECK(id - pl.first_expert >= 0 && id - pl.first_expert < pl.local_experts,
-                   "expert {} dispatched to the wrong rank", id);
+  // Each received row is one pair (k = 1 here); every one must be ours.
+  const int64_t rows = run_local_pairs(ctx.exec, recv_rows, recv_ids, recv_total, 1, local, s);
+  GOSSAMER_CHECK(rows == recv_total, "{} of {} rows were dispatched to the wrong rank", recv_total - rows,
+                 recv_total);
+  kernels::moe_unpermute(ctx.exec, s.pair_out.data(), s.expert_out.data(), s.pair_row.data(), recv_total, H);
 
-  // The way back: the same counts, reversed.
-  ep.all_to_all_v(results.data(), rc_rows, {}, send_rows.data(), sc_rows, {}, DType::kF32, dev);
-  for (size_t i = 0; i < send_pairs.size(); ++i)
-    std::memcpy(slot_out + send_pairs[i] * H, send_rows.data() + static_cast<int64_t>(i) * H,
-                sizeof(float) * H);
+  // The way back: the same counts, reversed, then each row to its pair's place.
+  ep.all_to_all_v(s.pair_out.data(), rc_rows, {}, s.send_rows.data(), sc_rows, {}, DType::kF32, dev);
+  kernels::moe_unpermute(ctx.exec, slot_out, s.send_rows.data(), s.send_pair_row.data(), n * k, H);
 }
 
 }  // namespace
 
-void run_experts(const LayerContext& ctx, const float* h, const int32_t* experts, int64_t n,
-                 int k, int64_t H, const ExpertPlacement& pl, const ExpertFn& expert,
-                 float* slot_out) {
-  if (!ctx.ep_split()) {
-    std::vector<int32_t> row_of(static_cast<size_t>(n * k));
-    for (int64_t p = 0; p < n * k; ++p) row_of[static_cast<size_t>(p)] = static_cast<int32_t>(p / k);
-    compute_local_pairs(h, row_of.data(), experts, n * k, H, pl, expert, slot_out);
-    return;
-  }
+void dispatch_experts(const LayerContext& ctx, const float* h, const int32_t* experts, int64_t n, int k,
+                      int64_t H, const LocalExperts& local, MoeScratch& scratch, float* slot_out) {
+  GOSSAMER_CHECK(ctx.ep_split(), "dispatch_experts needs a split EP group");
   if (ctx.dispatch == MoeDispatch::kAllGather)
-    dispatch_allgather(ctx, h, experts, n, k, H, pl, expert, slot_out);
+    dispatch_allgather(ctx, h, experts, n, k, H, local, scratch, slot_out);
   else
-    dispatch_alltoall(ctx, h, experts, n, k, H, pl, expert, slot_out);
+    dispatch_alltoall(ctx, h, experts, n, k, H, local, scratch, slot_out);
 }
 
 }  // namespace gossamer::worker

@@ -31,10 +31,12 @@ ModelRunner::ModelRunner(const ModelWeights& weights, KvCache& cache, LayerConte
     attention_scratch_ = std::make_unique<AttentionScratch>(max_step_tokens, weights_.config.hidden_size,
                                                             first.q.weight.out, first.k.weight.out);
   }
+  moe_scratch_ = std::make_unique<MoeScratch>(weights_.config, max_step_tokens, base_.ep ? base_.ep->size() : 1);
   for (size_t i = 0; i < weights_.layers.size(); ++i) {
     attention_.push_back(std::make_unique<AttentionLayer>(weights_.layers[i], static_cast<int>(i), rope_,
                                                           *attention_scratch_));
-    moe_.push_back(std::make_unique<MoeLayer>(weights_.layers[i], weights_.selection.experts.begin));
+    moe_.push_back(std::make_unique<MoeLayer>(weights_.layers[i], weights_.selection.experts.begin,
+                                              weights_.config, *moe_scratch_));
   }
 }
 

@@ -22,7 +22,8 @@ constexpr int kStageTag = 7;
 
 class ModelRunner {
  public:
-  // max_step_tokens: the most tokens one forward() gets (sizes the attention scratch).
+  // max_step_tokens: the most tokens one forward() gets (sizes the attention and MoE scratch
+  // once).
   ModelRunner(const ModelWeights& weights, KvCache& cache, LayerContext base, int64_t max_step_tokens);
   const LayerContext& context() const { return base_; }
 
@@ -41,6 +42,7 @@ class ModelRunner {
   kernels::RopeTable rope_;
   std::unique_ptr<AttentionScratch> attention_scratch_;  // shared by the attention layers
   std::vector<std::unique_ptr<AttentionLayer>> attention_;
+  std::unique_ptr<MoeScratch> moe_scratch_;  // shared by every MoE layer
   std::vector<std::unique_ptr<MoeLayer>> moe_;
   std::vector<float> x_, rows_, normed_;
 };

@@ -1,0 +1,255 @@
+// Grouped MXFP4 expert matmul, CPU (AVX2 + FMA).
+//
+// Why tiles: the per-expert kernel (kernels/cpu/mxfp4_linear.cpp) decodes each weight block
+// inside the dot product and shares it among at most 4 tokens, so a prefill step decodes
+// every expert matrix (rows / 4) times. Here a tile of kTileRows weight rows is decoded
+// once into f32 (exact: e2m1 values times a power of two) in a per-thread scratch that
+// stays in L2, and a register-blocked micro-kernel (kernels/cpu/grouped_mxfp4_tile.h: 4
+// weight rows x 3 input rows on AVX2, 4 x 6 on AVX-512) runs it against all of the
+// expert's rows.
+// Accumulation is f32 in 8 lanes along the contraction axis, then one horizontal sum; the
+// order for a given (row, output) does not depend on how many rows the expert has.
+#include "kernels/cpu/grouped_mxfp4.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cmath>
+#include <vector>
+
+#include "core/mxfp4.h"
+#include "kernels/cpu/grouped_mxfp4_tile.h"
+
+namespace gossamer::kernels::cpu {
+namespace {
+
+constexpr int64_t kTileRows = 32;      // weight rows decoded at once (32 x 2880 f32 = 360 KB)
+constexpr int64_t kDirectMaxRows = 3;  // experts with at most this many rows use the GEMV path
+constexpr int64_t kRowChunk = 96;      // input rows per pass over a decoded tile
+// Decoding a weight row costs about as much as multiplying it against this many tokens
+// (used only to balance work items between threads).
+constexpr int64_t kDecodeCostTokens = 2;
+
+const std::array<float, 256>& scale_table() {
+  static const std::array<float, 256> t = [] {
+    std::array<float, 256> a{};
+    for (int s = 0; s < 256; ++s) a[size_t(s)] = e8m0_to_f32(uint8_t(s));
+    return a;
+  }();
+  return t;
+}
+
+// 32 values of one block as 2x their e2m1 value (small integers, exact in f32).
+inline void decode_block(const uint8_t* blk, __m256 (&v)[4]) {
+  const __m128i lut2 = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk));
+  const __m128i lo = _mm_shuffle_epi8(lut2, _mm_and_si128(b, _mm_set1_epi8(0x0f)));
+  const __m128i hi = _mm_shuffle_epi8(lut2, _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0x0f)));
+  const __m128i e0 = _mm_unpacklo_epi8(lo, hi);  // elements 0..15 (even = low nibble)
+  const __m128i e1 = _mm_unpackhi_epi8(lo, hi);  // elements 16..31
+  v[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(e0));
+  v[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(e0, 8)));
+  v[2] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(e1));
+  v[3] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(e1, 8)));
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline float swiglu_value(float gate, float lin, const SwigluEpilogue& s) {
+  const float g = std::min(gate, s.limit);  // gate: clamped above only
+  const float u = std::clamp(lin, -s.limit, s.limit);
+  return g / (1.0f + std::exp(-s.alpha * g)) * (u + 1.0f);
+}
+
+// Per thread, grown once to the largest `in` seen, then reused by every call.
+struct Scratch {
+  std::vector<float> tile, dots;  // [kTileRows, in] decoded weights, [kRowChunk, kTileRows]
+  std::vector<float> lanes;       // [kRowChunk, kTileRows, 16] lane sums between K blocks
+  void reserve(int64_t in) {
+    if (tile.size() < static_cast<size_t>(kTileRows * in)) tile.resize(static_cast<size_t>(kTileRows * in));
+    if (dots.empty()) dots.resize(static_cast<size_t>(kRowChunk * kTileRows));
+    if (lanes.empty()) lanes.resize(static_cast<size_t>(kRowChunk * kTileRows * 16));
+  }
+};
+
+struct Problem {
+  float* y;
+  const float* x;
+  const ExpertGroups& groups;
+  const Mxfp4Weight* weights;
+  const float* bias;
+  const SwigluEpilogue* swiglu;
+  int64_t out, in;
+  bool avx512;
+
+  const float* x_row(int64_t r) const { return x + (groups.row_index ? int64_t{groups.row_index[r]} : r) * in; }
+
+  // Finished values v[0..NR) of output columns o.. o+NR of permuted row r (bias included
+  // by the caller). With SwiGLU, o is even and NR even: pairs become one activation each.
+  template <int NR>
+  void store(int64_t r, int64_t o, const float* v) const {
+    if (!swiglu) {
+      for (int i = 0; i < NR; ++i) y[r * out + o + i] = v[i];
+    } else {
+      for (int i = 0; i + 1 < NR; i += 2) y[r * (out / 2) + (o + i) / 2] = swiglu_value(v[i], v[i + 1], *swiglu);
+    }
+  }
+};
+
+// ---- GEMV path: T <= 3 rows, each weight row decoded in registers ----------------------
+
+template <int T>
+void direct_row(const Mxfp4Weight& w, int64_t o, const float* const* xp, float* res) {
+  const auto& st = scale_table();
+  const int64_t nb = w.in / kMxfp4BlockSize;
+  const uint8_t* blocks = w.blocks + o * w.stride() * kMxfp4BytesPerBlock;
+  const uint8_t* scales = w.scales + o * w.stride();
+  __m256 acc[T][2];
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+  for (int64_t g = 0; g < nb; ++g) {
+    __m256 v[4];
+    decode_block(blocks + g * kMxfp4BytesPerBlock, v);
+    const __m256 half_scale = _mm256_set1_ps(0.5f * st[scales[g]]);
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      // Scale the block's partial dot product once (a power of two: exact).
+      const float* p = xp[t] + g * kMxfp4BlockSize;
+      __m256 a = _mm256_mul_ps(v[0], _mm256_loadu_ps(p));
+      __m256 b = _mm256_mul_ps(v[1], _mm256_loadu_ps(p + 8));
+      a = _mm256_fmadd_ps(v[2], _mm256_loadu_ps(p + 16), a);
+      b = _mm256_fmadd_ps(v[3], _mm256_loadu_ps(p + 24), b);
+      acc[t][g & 1] = _mm256_fmadd_ps(_mm256_add_ps(a, b), half_scale, acc[t][g & 1]);
+    }
+  }
+  for (int t = 0; t < T; ++t) res[t] = hsum(_mm256_add_ps(acc[t][0], acc[t][1]));
+}
+
+template <int T>
+void direct_tile(const Problem& pb, int64_t e, int64_t row0, int64_t o0, int64_t o1) {
+  const Mxfp4Weight& w = pb.weights[e];
+  const float* bias = pb.bias ? pb.bias + e * pb.out : nullptr;
+  const float* xp[T];
+  for (int t = 0; t < T; ++t) xp[t] = pb.x_row(row0 + t);
+  for (int64_t o = o0; o < o1; o += 2) {
+    const int nr = o + 1 < o1 ? 2 : 1;  // 1 only for an odd `out` (never with SwiGLU)
+    float res[2][T], v[2];
+    for (int i = 0; i < nr; ++i) direct_row<T>(w, o + i, xp, res[i]);
+    for (int t = 0; t < T; ++t) {
+      for (int i = 0; i < nr; ++i) v[i] = res[i][t] + (bias ? bias[o + i] : 0.f);
+      if (nr == 2) pb.store<2>(row0 + t, o, v);
+      else pb.store<1>(row0 + t, o, v);
+    }
+  }
+}
+
+// ---- GEMM path: decoded tile x all rows --------------------------------------------------
+
+// Rows [o0, o1) of w as f32, row-major with stride w.in.
+void decode_tile(const Mxfp4Weight& w, int64_t o0, int64_t o1, float* dst) {
+  const auto& st = scale_table();
+  const int64_t nb = w.in / kMxfp4BlockSize;
+  for (int64_t o = o0; o < o1; ++o) {
+    const uint8_t* blocks = w.blocks + o * w.stride() * kMxfp4BytesPerBlock;
+    const uint8_t* scales = w.scales + o * w.stride();
+    float* d = dst + (o - o0) * w.in;
+    for (int64_t g = 0; g < nb; ++g) {
+      __m256 v[4];
+      decode_block(blocks + g * kMxfp4BytesPerBlock, v);
+      const __m256 half_scale = _mm256_set1_ps(0.5f * st[scales[g]]);
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) _mm256_storeu_ps(d + g * 32 + i * 8, _mm256_mul_ps(v[i], half_scale));
+    }
+  }
+}
+
+// Rows [r0, r1) of expert e against weight rows [o0, o1): decode once, then the dot
+// products kRowChunk input rows at a time into `dots`, then bias and the epilogue.
+void gemm_tile(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_t o0, int64_t o1, Scratch& s) {
+  decode_tile(pb.weights[e], o0, o1, s.tile.data());
+  const float* bias = pb.bias ? pb.bias + e * pb.out : nullptr;
+  const int64_t nrows = o1 - o0;
+  for (int64_t rc = r0; rc < r1; rc += kRowChunk) {
+    const int64_t m = std::min(r1, rc + kRowChunk) - rc;
+    const float* xp[kRowChunk];
+    for (int64_t t = 0; t < m; ++t) xp[t] = pb.x_row(rc + t);
+    if (pb.avx512) tile_dots_avx512(s.tile.data(), nrows, pb.in, xp, m, s.dots.data(), kTileRows, s.lanes.data());
+    else tile_dots_avx2(s.tile.data(), nrows, pb.in, xp, m, s.dots.data(), kTileRows, s.lanes.data());
+    for (int64_t t = 0; t < m; ++t) {
+      float* d = s.dots.data() + t * kTileRows;
+      if (bias)
+        for (int64_t i = 0; i < nrows; ++i) d[i] += bias[o0 + i];
+      if (pb.swiglu) {
+        float* y = pb.y + (rc + t) * (pb.out / 2) + o0 / 2;
+        for (int64_t i = 0; i + 1 < nrows; i += 2) y[i / 2] = swiglu_value(d[i], d[i + 1], *pb.swiglu);
+      } else {
+        std::copy_n(d, nrows, pb.y + (rc + t) * pb.out + o0);
+      }
+    }
+  }
+}
+
+// One work item: expert e, weight rows [o0, o1), all of e's input rows.
+void run_item(const Problem& pb, int64_t e, int64_t o0, int64_t o1, Scratch& scratch) {
+  const int64_t r0 = pb.groups.offsets[e], m = pb.groups.offsets[e + 1] - r0;
+  switch (m) {
+    case 1: return direct_tile<1>(pb, e, r0, o0, o1);
+    case 2: return direct_tile<2>(pb, e, r0, o0, o1);
+    case 3: return direct_tile<3>(pb, e, r0, o0, o1);
+    default: break;
+  }
+  static_assert(kDirectMaxRows == 3, "the switch above covers the GEMV row counts");
+  scratch.reserve(pb.in);
+  gemm_tile(pb, e, r0, r0 + m, o0, o1, scratch);
+}
+
+}  // namespace
+
+void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroups& groups,
+                   const Mxfp4Weight* weights, const float* bias, const SwigluEpilogue* swiglu, bool allow_avx512) {
+  if (groups.groups <= 0 || groups.rows() <= 0 || weights[0].out <= 0) return;
+  const Problem pb{y,      x, groups, weights, bias, swiglu, weights[0].out, weights[0].in,
+                   allow_avx512 && cpu_has_avx512()};
+  const int64_t tiles = (pb.out + kTileRows - 1) / kTileRows;
+  // Cost of one tile of expert e ~ rows x (tokens + decode); items are enumerated (e, tile)
+  // and chunk c takes those whose start cost falls in [c, c+1) * total / chunks.
+  auto tile_cost = [&](int64_t e) {
+    const int64_t m = groups.offsets[e + 1] - groups.offsets[e];
+    return m == 0 ? 0 : kTileRows * (m + kDecodeCostTokens);
+  };
+  int64_t total = 0;
+  for (int64_t e = 0; e < groups.groups; ++e) total += tile_cost(e) * tiles;
+  // Many small chunks handed out through an atomic counter: a thread that is descheduled
+  // (a shared box) leaves its share to the others. (parallel_for itself makes at most 4
+  // chunks per thread.) Which thread runs a chunk never changes its numbers.
+  const int64_t chunks = std::min<int64_t>(int64_t{pool.size()} * 32, std::max<int64_t>(1, total / kTileRows));
+  std::atomic<int64_t> next{0};
+  pool.parallel_for(pool.size(), 1, [&](int64_t, int64_t) {
+    thread_local Scratch scratch;
+    for (int64_t chunk = next++; chunk < chunks; chunk = next++) {
+      const int64_t lo = total * chunk / chunks, hi = total * (chunk + 1) / chunks;
+      int64_t base = 0;
+      for (int64_t e = 0; e < groups.groups && base < hi; ++e) {
+        const int64_t c = tile_cost(e);
+        if (c == 0) continue;
+        if (base + c * tiles > lo) {
+          // Tiles of e whose start cost base + i*c lies in [lo, hi).
+          const int64_t first = std::max<int64_t>(0, (lo - base + c - 1) / c);
+          const int64_t last = std::min<int64_t>(tiles, (hi - base + c - 1) / c);
+          for (int64_t i = first; i < last; ++i)
+            run_item(pb, e, i * kTileRows, std::min(pb.out, (i + 1) * kTileRows), scratch);
+        }
+        base += c * tiles;
+      }
+    }
+  });
+}
+
+}  // namespace gossamer::kernels::cpu

@@ -1,0 +1,132 @@
+// Backend-ops table entries (backend_ops.h) of the batched MoE ops: moe_permute,
+// grouped_mxfp4_linear, grouped_mxfp4_swiglu, moe_unpermute, moe_combine.
+#include <fmt/format.h>
+
+#include "backend_ops.h"
+#include "kernels/grouped_mxfp4.h"
+#include "kernels/moe_combine.h"
+#include "kernels/moe_permute.h"
+#include "kernels/ref/grouped_mxfp4.h"
+#include "kernels/ref/moe_combine.h"
+#include "kernels/ref/moe_permute.h"
+#include "moe_test_data.h"
+#include "test_util.h"
+
+namespace gossamer::kernels {
+namespace {
+using test::BackendOp;
+using test::BackendOpRegistration;
+using test::ShapeError;
+
+struct MoeShape {
+  int64_t n;
+  int k, n_experts;
+  ExpertRange local;
+  test::RoutingKind kind;
+  int64_t H;
+};
+const MoeShape kShapes[] = {
+    {1, 4, 32, {0, 32}, test::RoutingKind::kRandom, 64},
+    {7, 2, 8, {2, 4}, test::RoutingKind::kRandom, 96},
+    {9, 2, 8, {0, 8}, test::RoutingKind::kFewExperts, 160},
+    {12, 1, 4, {0, 4}, test::RoutingKind::kAllOnFirst, 96},
+    {300, 4, 32, {0, 32}, test::RoutingKind::kRandom, 96},
+};
+std::string describe(const MoeShape& s) {
+  return fmt::format("n={} k={} experts {}+{} of {} H={}", s.n, s.k, s.local.first, s.local.count, s.n_experts, s.H);
+}
+
+// The shape's routing, permuted by the oracle (the input of the ops after permute).
+struct Routed {
+  std::vector<int32_t> experts;
+  test::PermuteBuffers perm;
+  int64_t rows;
+  explicit Routed(const MoeShape& s, uint32_t seed)
+      : experts(test::random_routing(s.n, s.k, s.n_experts, s.kind, seed)), perm(s.n, s.k, s.local.count, 0),
+        rows(ref::moe_permute(experts.data(), s.n, s.k, s.local, perm.out(), nullptr, 0)) {}
+};
+
+const BackendOpRegistration kPermute{BackendOp{
+    "moe_permute", 0, {Device::kCPU}, [](const Exec& exec) {
+      std::vector<ShapeError> errs;
+      for (const auto& s : kShapes) {
+        const Routed want(s, 1);
+        test::PermuteBuffers got(s.n, s.k, s.local.count, s.H), gathered_ref(s.n, s.k, s.local.count, s.H);
+        const auto x = test::random_vec(size_t(s.n * s.H), 2);
+        const int64_t rows = moe_permute(exec, want.experts.data(), s.n, s.k, s.local, got.out(), x.data(), s.H);
+        ref::moe_permute(want.experts.data(), s.n, s.k, s.local, gathered_ref.out(), x.data(), s.H);
+        got.row_token.resize(size_t(rows));
+        got.row_slot.resize(size_t(rows));
+        auto want_tokens = want.perm.row_token, want_slots = want.perm.row_slot;
+        want_tokens.resize(size_t(want.rows));
+        want_slots.resize(size_t(want.rows));
+        const bool same = rows == want.rows && got.offsets == want.perm.offsets && got.row_token == want_tokens &&
+                          got.row_slot == want_slots && got.pair_row == want.perm.pair_row &&
+                          got.gathered == gathered_ref.gathered;
+        errs.push_back({describe(s), same ? 0.0 : test::kMismatch});
+      }
+      return errs;
+    }}};
+
+// Both grouped GEMM variants; the SwiGLU one when `swiglu`.
+std::vector<ShapeError> run_grouped(const Exec& exec, bool swiglu) {
+  std::vector<ShapeError> errs;
+  for (const auto& s : kShapes)
+    for (bool with_bias : {true, false}) {
+      const Routed r(s, 3);
+      const int64_t out = 2 * 48, in = s.H;
+      test::RandomExperts w(s.local.count, out, in, 4);
+      const auto x = test::random_vec(size_t(s.n * in), 5), bias = test::random_vec(size_t(s.local.count * out), 6);
+      const float* b = with_bias ? bias.data() : nullptr;
+      const ExpertGroups g{r.perm.offsets.data(), s.local.count, r.perm.row_token.data()};
+      const int64_t width = swiglu ? out / 2 : out;
+      std::vector<float> y(size_t(r.rows * width)), yr(y.size());
+      if (swiglu) {
+        grouped_mxfp4_swiglu(exec, y.data(), x.data(), g, w.views.data(), b, 1.702f, 7.f);
+        ref::grouped_mxfp4_swiglu(yr.data(), x.data(), g, w.views.data(), b, 1.702f, 7.f);
+      } else {
+        grouped_mxfp4_linear(exec, y.data(), x.data(), g, w.views.data(), b);
+        ref::grouped_mxfp4_linear(yr.data(), x.data(), g, w.views.data(), b);
+      }
+      errs.push_back({describe(s) + fmt::format(" out={}{}", out, with_bias ? " bias" : ""), test::rel_err(y, yr)});
+    }
+  return errs;
+}
+
+const BackendOpRegistration kGroupedLinear{BackendOp{
+    "grouped_mxfp4_linear", 1e-5, {Device::kCPU}, [](const Exec& exec) { return run_grouped(exec, false); }}};
+const BackendOpRegistration kGroupedSwiglu{BackendOp{
+    "grouped_mxfp4_swiglu", 1e-5, {Device::kCPU}, [](const Exec& exec) { return run_grouped(exec, true); }}};
+
+const BackendOpRegistration kUnpermute{BackendOp{
+    "moe_unpermute", 0, {Device::kCPU}, [](const Exec& exec) {
+      std::vector<ShapeError> errs;
+      for (const auto& s : kShapes) {
+        const Routed r(s, 7);
+        const int64_t pairs = s.n * s.k;
+        const auto y = test::random_vec(size_t(std::max<int64_t>(r.rows, 1) * s.H), 8);
+        std::vector<float> out(size_t(pairs * s.H)), outr(out.size());
+        moe_unpermute(exec, out.data(), y.data(), r.perm.pair_row.data(), pairs, s.H);
+        ref::moe_unpermute(outr.data(), y.data(), r.perm.pair_row.data(), pairs, s.H);
+        errs.push_back({describe(s), out == outr ? 0.0 : test::kMismatch});
+      }
+      return errs;
+    }}};
+
+const BackendOpRegistration kCombine{BackendOp{
+    "moe_combine", 1e-6, {Device::kCPU}, [](const Exec& exec) {
+      std::vector<ShapeError> errs;
+      for (const auto& s : kShapes) {
+        const Routed r(s, 9);
+        const auto y = test::random_vec(size_t(std::max<int64_t>(r.rows, 1) * s.H), 10);
+        const auto w = test::random_vec(size_t(s.n * s.k), 11, 0.f, 1.f);
+        std::vector<float> out(size_t(s.n * s.H)), outr(out.size());
+        moe_combine(exec, out.data(), y.data(), r.perm.pair_row.data(), w.data(), s.n, s.k, s.H);
+        ref::moe_combine(outr.data(), y.data(), r.perm.pair_row.data(), w.data(), s.n, s.k, s.H);
+        errs.push_back({describe(s), test::rel_err(out, outr)});
+      }
+      return errs;
+    }}};
+
+}  // namespace
+}  // namespace gossamer::kernels
