@@ -15,7 +15,7 @@
 //   compute = step - comm
 // Each figure is the median over the timed steps. --ep-tp-dispatch run|skip (default run)
 // chooses, for layouts with ep == tp, between the configured dispatch and the all-reduce
-// path of MoeLayer (ExecutorOptions::moe_skip_dispatch_when_ep_is_tp), for A/B runs.
+// path of the MoE block (ExecutorOptions::moe_skip_dispatch_when_ep_is_tp), for A/B runs.
 #include <algorithm>
 #include <cstring>
 #include <cstdio>

@@ -172,7 +172,7 @@ struct Service::Loop {
         s.request->scheduled_once = true;
         s.request->first_scheduled = now;
       }
-    worker::StepResult result = svc.executor_.run_step(&plan);
+    const worker::StepResult& result = svc.executor_.run_step(&plan);
     last_plan = Clock::now();
     for (const auto& o : scheduler.apply(result))
       if (o.complete) on_token(*o.seq, o.token);

@@ -91,8 +91,7 @@ bool ThreadPool::run_one_chunk(uint32_t generation) {
   return true;
 }
 
-void ThreadPool::parallel_for(int64_t n, int64_t grain,
-                              const std::function<void(int64_t, int64_t)>& fn) {
+void ThreadPool::parallel_for(int64_t n, int64_t grain, ChunkFn fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   int64_t max_chunks = std::max<int64_t>(1, n / grain);

@@ -15,9 +15,27 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace gossamer {
+
+// A non-owning reference to a callable fn(begin, end): what parallel_for runs. Unlike a
+// std::function it never allocates (a kernel's lambda captures more than std::function
+// stores inline), so a step of many parallel kernels allocates nothing. It must not
+// outlive the callable, which parallel_for guarantees (it returns after the last chunk).
+class ChunkFn {
+ public:
+  template <typename F>
+    requires(!std::is_same_v<std::decay_t<F>, ChunkFn>)
+  ChunkFn(const F& f)  // NOLINT(google-explicit-constructor): lambdas convert implicitly
+      : obj_(&f), call_([](const void* o, int64_t b, int64_t e) { (*static_cast<const F*>(o))(b, e); }) {}
+  void operator()(int64_t begin, int64_t end) const { call_(obj_, begin, end); }
+
+ private:
+  const void* obj_;
+  void (*call_)(const void*, int64_t, int64_t);
+};
 
 class ThreadPool {
  public:
@@ -31,7 +49,7 @@ class ThreadPool {
 
   // fn(begin, end) over chunks of [0, n); at least `grain` items per chunk. An exception
   // thrown by fn is rethrown here once every chunk has finished.
-  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+  void parallel_for(int64_t n, int64_t grain, ChunkFn fn);
 
   // The process-wide pool used by kernels unless one is passed explicitly.
   static ThreadPool& global();
@@ -51,7 +69,7 @@ class ThreadPool {
 
   // The job. Written by the submitter before it publishes ticket_; read by a thread only
   // after it has claimed a chunk of that generation (so the job cannot end meanwhile).
-  const std::function<void(int64_t, int64_t)>* job_fn_ = nullptr;
+  const ChunkFn* job_fn_ = nullptr;
   int64_t job_n_ = 0, job_chunk_ = 0;
   uint32_t generation_ = 0;  // submitter only
   // generation (32 bits) | chunk count (16 bits) | next unclaimed chunk (16 bits). One

@@ -1,6 +1,6 @@
 #pragma once
 // Causal attention with per-head sinks, optional sliding window and GQA, over a paged
-// KV cache (GPT-OSS.md §5.3).
+// KV cache (docs/MODEL.md, "Attention").
 #include <cstdint>
 
 #include "core/dtype.h"

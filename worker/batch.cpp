@@ -4,17 +4,6 @@
 
 namespace gossamer::worker {
 
-std::vector<int32_t> ForwardBatch::logit_rows() const {
-  std::vector<int32_t> rows;
-  for (const auto& s : seqs) {
-    if (s.all_logits)
-      for (int32_t i = 0; i < s.count; ++i) rows.push_back(s.first + i);
-    else if (s.count > 0)
-      rows.push_back(s.first + s.count - 1);
-  }
-  return rows;
-}
-
 void ForwardBatch::add(int64_t seq_id, const int32_t* ids, int32_t count, int32_t start_pos,
                        const int32_t* block_table, const int32_t* window_block_table,
                        bool all_logits) {
@@ -31,6 +20,10 @@ void ForwardBatch::add(int64_t seq_id, const int32_t* ids, int32_t count, int32_
     tokens.push_back(ids[i]);
     positions.push_back(start_pos + i);
   }
+  if (all_logits)
+    for (int32_t i = 0; i < count; ++i) logit_rows.push_back(c.first + i);
+  else if (count > 0)
+    logit_rows.push_back(c.first + count - 1);
   seqs.push_back(c);
   seq_offsets.push_back(static_cast<int32_t>(tokens.size()));
   // A mix of chunks with and without window tables leaves the two lengths different,
@@ -50,6 +43,7 @@ void ForwardBatch::clear() {
   block_table_offsets.assign(1, 0);
   full_block_tables.clear();
   window_block_tables.clear();
+  logit_rows.clear();
 }
 
 void ForwardBatch::reserve(int64_t max_tokens, int64_t max_seqs, int64_t max_blocks) {
@@ -60,6 +54,7 @@ void ForwardBatch::reserve(int64_t max_tokens, int64_t max_seqs, int64_t max_blo
   block_table_offsets.reserve(static_cast<size_t>(max_seqs + 1));
   full_block_tables.reserve(static_cast<size_t>(max_blocks));
   window_block_tables.reserve(static_cast<size_t>(max_blocks));
+  logit_rows.reserve(static_cast<size_t>(max_tokens));
 }
 
 }  // namespace gossamer::worker

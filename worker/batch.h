@@ -33,13 +33,13 @@ struct ForwardBatch {
   std::vector<int32_t> block_table_offsets{0};  // [n_seqs + 1]: seq i's blocks, in both tables
   std::vector<int32_t> full_block_tables;       // every chunk's full-attention table, concatenated
   std::vector<int32_t> window_block_tables;     // the same for sliding-window tables (when given)
+  // Rows whose logits are wanted, in order (a sequence's last row, or all of its rows).
+  std::vector<int32_t> logit_rows;
 
   int64_t n_tokens() const { return static_cast<int64_t>(tokens.size()); }
   int64_t n_seqs() const { return static_cast<int64_t>(seqs.size()); }
   // True when every chunk came with a sliding-window table.
   bool has_window_tables() const { return window_block_tables.size() == full_block_tables.size(); }
-  // Rows of the batch whose logits are wanted, in order (one per seq, or all of a seq's).
-  std::vector<int32_t> logit_rows() const;
   // Appends one sequence's chunk; fills positions and the flat arrays.
   void add(int64_t seq_id, const int32_t* ids, int32_t count, int32_t start_pos,
            const int32_t* block_table, const int32_t* window_block_table, bool all_logits);

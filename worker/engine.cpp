@@ -75,7 +75,7 @@ void Engine::shutdown() {
   executor_->run_step(&plan);
 }
 
-std::vector<StepOutcome<PlannedSequence>> Engine::step(StepResult& result, DumpSink* dump) {
+std::vector<StepOutcome<PlannedSequence>> Engine::step(DumpSink* dump) {
   GOSSAMER_CHECK(is_coordinator(), "only rank 0 plans steps");
   StepPlan plan = planner_->plan_step(step_);
   if (plan.sequences.empty()) {
@@ -85,8 +85,7 @@ std::vector<StepOutcome<PlannedSequence>> Engine::step(StepResult& result, DumpS
                    pools.has_window() ? fmt::format(", {} window blocks", pools.window().num_available()) : "");
   }
   ++step_;
-  result = executor_->run_step(&plan, dump);
-  return planner_->apply(result);
+  return planner_->apply(executor_->run_step(&plan, dump));
 }
 
 PlannedSequence& Engine::sequence(int64_t seq) {
@@ -155,8 +154,7 @@ void Engine::feed(int64_t seq_id, const std::vector<int32_t>& tokens, bool all_l
   while (s.left() > 0) {
     // Logits of every row, or of the chunk that ends the feed (its last row is kept).
     s.want_logits = all_logits || s.left() <= chunk;
-    StepResult result;
-    for (const auto& o : step(result, dump)) {
+    for (const auto& o : step(dump)) {
       if (o.seq != &s) continue;
       const auto& rows = o.result->logits;
       if (all_logits) logits.insert(logits.end(), rows.begin(), rows.end());
@@ -187,8 +185,7 @@ std::vector<std::vector<float>> Engine::eval_batch(const std::vector<std::vector
   }
   std::vector<std::vector<float>> out(prompts.size());
   for (size_t done = 0; done < prompts.size();) {
-    StepResult result;
-    for (const auto& o : step(result)) {
+    for (const auto& o : step()) {
       auto& rows = o.result->logits;
       out[index.at(o.seq)].insert(out[index.at(o.seq)].end(), rows.begin(), rows.end());
       done += o.complete;
@@ -236,8 +233,7 @@ std::vector<GenerateResult> Engine::generate_batch(const std::vector<std::vector
   double prefill_s = -1;
   size_t first_tokens = 0, running = n;
   while (running > 0) {
-    StepResult result;
-    for (const auto& o : step(result)) {
+    for (const auto& o : step()) {
       if (!o.complete) continue;
       const size_t i = index.at(o.seq);
       auto& r = results[i];

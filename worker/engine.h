@@ -92,7 +92,7 @@ class Engine {
   void plan_if_new(int64_t seq);
   // Plans, runs and applies one step; throws when nothing can be planned although work is
   // waiting (the KV pools cannot hold it).
-  std::vector<StepOutcome<PlannedSequence>> step(StepResult& result, DumpSink* dump = nullptr);
+  std::vector<StepOutcome<PlannedSequence>> step(DumpSink* dump = nullptr);
 
   EngineOptions options_;
   std::unique_ptr<comm::Communicator> local_world_;

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "kernels/moe_combine.h"
 #include "kernels/moe_permute.h"
+#include "worker/mapping.h"
 
 namespace gossamer::worker {
 
@@ -76,7 +77,7 @@ void dispatch_alltoall(const LayerContext& ctx, const float* h, const int32_t* e
   auto& ep = *ctx.ep;
   const Device dev = ctx.exec.device;
   const auto size = static_cast<size_t>(ep.size());
-  const int64_t all_experts = local.count * static_cast<int64_t>(size);
+  const int64_t all_experts = ctx.config->num_local_experts;
   // This rank's pairs ordered by expert — hence by destination rank — gathered into
   // send_rows. Stable: token order within an expert.
   kernels::MoePermutation send;
@@ -89,8 +90,10 @@ void dispatch_alltoall(const LayerContext& ctx, const float* h, const int32_t* e
   for (int64_t e = 0; e < all_experts; ++e)
     for (int64_t i = off[e]; i < off[e + 1]; ++i) s.send_ids.data()[i] = static_cast<int32_t>(e);
   std::vector<int64_t> send_n(size), recv_n(size);
-  for (size_t r = 0; r < size; ++r)
-    send_n[r] = off[static_cast<int64_t>(r + 1) * local.count] - off[static_cast<int64_t>(r) * local.count];
+  for (size_t r = 0; r < size; ++r) {
+    const Range owned = ctx.mapping->experts_of_ep_rank(static_cast<int>(r));  // EP rank r's experts
+    send_n[r] = off[owned.end] - off[owned.begin];
+  }
   ep.all_to_all(send_n.data(), 1, recv_n.data(), DType::kI64, Device::kCPU);
   const int64_t recv_total = std::accumulate(recv_n.begin(), recv_n.end(), int64_t{0});
   GOSSAMER_CHECK(recv_total <= s.group_pairs, "{} received rows exceed the MoE scratch ({})", recv_total,

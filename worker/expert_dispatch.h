@@ -8,7 +8,7 @@
 
 #include "kernels/grouped_mxfp4.h"
 #include "worker/layer_context.h"
-#include "worker/moe_scratch.h"
+#include "worker/workspace.h"
 
 namespace gossamer::worker {
 

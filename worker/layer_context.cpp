@@ -18,10 +18,5 @@ MoeDispatch parse_moe_dispatch(const std::string& name) {
 
 bool LayerContext::tp_split() const { return tp && tp->size() > 1; }
 bool LayerContext::ep_split() const { return ep && ep->size() > 1; }
-int LayerContext::tp_rank() const { return tp ? tp->rank() : 0; }
-int LayerContext::tp_size() const { return tp ? tp->size() : 1; }
-int64_t LayerContext::tp_slice_size(int64_t total) const {
-  return balanced_split(total, tp_size(), tp_rank()).size();
-}
 
 }  // namespace gossamer::worker

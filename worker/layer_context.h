@@ -19,9 +19,14 @@ enum class MoeDispatch {
 const char* moe_dispatch_name(MoeDispatch d);
 MoeDispatch parse_moe_dispatch(const std::string& name);
 
+class Mapping;
+
 struct LayerContext {
   kernels::Exec exec;
   const model::ModelConfig* config = nullptr;
+  // Who owns which heads, experts, vocab rows, token shares and stages: the one answer
+  // every layer asks (never re-derived from group ranks). Set by RankExecutor.
+  const Mapping* mapping = nullptr;
   comm::Communicator* tp = nullptr;  // attention heads / vocab split
   comm::Communicator* ep = nullptr;  // experts split (token dispatch)
   comm::Communicator* pp = nullptr;  // pipeline stages, group rank = stage index
@@ -29,16 +34,12 @@ struct LayerContext {
   // The EP group is exactly this rank's TP group (ep == tp > 1). The TP ranks hold the same
   // tokens after the o_proj all-reduce, so the MoE layer skips the dispatch: each rank runs
   // its experts' pairs of all tokens and one all-reduce of the per-slot outputs brings them
-  // together (MoeLayer::forward). Set by RankExecutor from the Mapping.
+  // together (GptOssForward::moe_block). Set by RankExecutor from the Mapping.
   bool ep_spans_tp = false;
   DumpSink* dump = nullptr;
 
   bool tp_split() const;
   bool ep_split() const;
-  int tp_rank() const;
-  int tp_size() const;
-  // Size of this TP rank's balanced slice of `total` items.
-  int64_t tp_slice_size(int64_t total) const;
 };
 
 }  // namespace gossamer::worker

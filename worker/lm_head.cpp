@@ -23,11 +23,11 @@ void gather_full_logits(const LayerContext& ctx, const float* local, int64_t m, 
   std::vector<size_t> counts(static_cast<size_t>(size));
   std::vector<Range> slices(static_cast<size_t>(size));
   for (int r = 0; r < size; ++r) {
-    slices[static_cast<size_t>(r)] = balanced_split(vocab, size, r);
+    slices[static_cast<size_t>(r)] = ctx.mapping->vocab_of_tp_rank(r);
     counts[static_cast<size_t>(r)] = static_cast<size_t>(m * slices[static_cast<size_t>(r)].size());
   }
   std::vector<float> blocks(static_cast<size_t>(m * vocab));
-  ctx.tp->all_gatherv(local, static_cast<size_t>(m * ctx.tp_slice_size(vocab)), blocks.data(), counts,
+  ctx.tp->all_gatherv(local, static_cast<size_t>(m * ctx.mapping->vocab().size()), blocks.data(), counts,
                       {}, DType::kF32, ctx.exec.device);
   size_t at = 0;
   for (int r = 0; r < size; ++r) {
@@ -57,17 +57,15 @@ void local_candidates(const float* row, Range slice, int c, float* values, int32
 
 }  // namespace
 
-std::vector<int32_t> sample_rows(const LayerContext& ctx, const float* local, int64_t m,
-                                 Range slice, int64_t vocab,
-                                 const std::vector<kernels::SamplingParams>& params,
-                                 const std::vector<uint64_t>& steps) {
-  std::vector<int32_t> tokens(static_cast<size_t>(m));
+void sample_rows(const LayerContext& ctx, const float* local, int64_t m, Range slice, int64_t vocab,
+                 const std::vector<kernels::SamplingParams>& params, const std::vector<uint64_t>& steps,
+                 int32_t* tokens) {
   const int64_t width = slice.size();
   if (!ctx.tp_split()) {
     for (int64_t i = 0; i < m; ++i)
-      tokens[static_cast<size_t>(i)] =
-          kernels::sample_token(local + i * width, vocab, params[static_cast<size_t>(i)], steps[static_cast<size_t>(i)]);
-    return tokens;
+      tokens[i] = kernels::sample_token(local + i * width, vocab, params[static_cast<size_t>(i)],
+                                        steps[static_cast<size_t>(i)]);
+    return;
   }
   // Rows that need the whole distribution (temperature without top-k) gather it; the
   // others exchange only c = max(top_k, 1) candidates per slice.
@@ -91,7 +89,7 @@ std::vector<int32_t> sample_rows(const LayerContext& ctx, const float* local, in
   for (int64_t i = 0; i < m; ++i) {
     const auto& p = params[static_cast<size_t>(i)];
     if (p.temperature > 0 && p.top_k <= 0) {
-      tokens[static_cast<size_t>(i)] = kernels::sample_token(full.data() + i * vocab, vocab, p, steps[static_cast<size_t>(i)]);
+      tokens[i] = kernels::sample_token(full.data() + i * vocab, vocab, p, steps[static_cast<size_t>(i)]);
       continue;
     }
     // Merge the candidates, in id order so that index ties break like the full row does.
@@ -106,9 +104,8 @@ std::vector<int32_t> sample_rows(const LayerContext& ctx, const float* local, in
     for (const auto& [id, v] : merged) values.push_back(v);
     const int32_t pick = kernels::sample_token(values.data(), static_cast<int64_t>(values.size()), p,
                                                steps[static_cast<size_t>(i)]);
-    tokens[static_cast<size_t>(i)] = merged[static_cast<size_t>(pick)].first;
+    tokens[i] = merged[static_cast<size_t>(pick)].first;
   }
-  return tokens;
 }
 
 }  // namespace gossamer::worker

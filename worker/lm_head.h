@@ -19,9 +19,9 @@ void gather_full_logits(const LayerContext& ctx, const float* local, int64_t m, 
 
 // One token per row. params[i] / steps[i] belong to row i (step = the draw's counter, the
 // absolute position of the new token). Every TP rank returns the same tokens.
-std::vector<int32_t> sample_rows(const LayerContext& ctx, const float* local, int64_t m,
-                                 Range slice, int64_t vocab,
-                                 const std::vector<kernels::SamplingParams>& params,
-                                 const std::vector<uint64_t>& steps);
+// tokens [m] receives them. At tp = 1 nothing is allocated.
+void sample_rows(const LayerContext& ctx, const float* local, int64_t m, Range slice, int64_t vocab,
+                 const std::vector<kernels::SamplingParams>& params, const std::vector<uint64_t>& steps,
+                 int32_t* tokens);
 
 }  // namespace gossamer::worker

@@ -84,8 +84,8 @@ Mapping::Mapping(int world_size, int rank, ParallelConfig parallel, ModelDims di
   kv_heads_ = balanced_split(dims.num_key_value_heads, p.tp, tp_rank_);
   const int group = dims.num_attention_heads / dims.num_key_value_heads;
   q_heads_ = Range{kv_heads_.begin * group, kv_heads_.end * group};
-  experts_ = balanced_split(dims.num_local_experts, p.ep, ep_rank_);
-  vocab_ = balanced_split(dims.vocab_size, p.tp, tp_rank_);
+  experts_ = experts_of_ep_rank(ep_rank_);
+  vocab_ = vocab_of_tp_rank(tp_rank_);
 }
 
 int Mapping::dp_replica_of(int64_t seq_id) const {
@@ -103,6 +103,18 @@ int Mapping::world_rank_of(int dp_rank, int pp_rank, int tp_rank) const {
 
 int Mapping::prev_stage_rank() const { return world_rank_of(dp_rank_, pp_rank_ - 1, tp_rank_); }
 int Mapping::next_stage_rank() const { return world_rank_of(dp_rank_, pp_rank_ + 1, tp_rank_); }
+
+Range Mapping::vocab_of_tp_rank(int tp_rank) const {
+  return balanced_split(dims_.vocab_size, parallel_.tp, tp_rank);
+}
+
+Range Mapping::experts_of_ep_rank(int ep_rank) const {
+  return balanced_split(dims_.num_local_experts, parallel_.ep, ep_rank);
+}
+
+Range Mapping::token_share_of_tp_rank(int64_t n, int tp_rank) const {
+  return balanced_split(n, parallel_.tp, tp_rank);
+}
 
 Mapping Mapping::for_rank(int rank) const { return Mapping(world_size_, rank, parallel_, dims_); }
 

@@ -108,6 +108,18 @@ class Mapping {
   // tp_rank 0 only, so the all-reduce sums them once (not tp times).
   bool adds_row_parallel_bias() const { return tp_rank_ == 0; }
 
+  // Other ranks' slices, for the collectives that reassemble them (group rank = the
+  // coordinate: TP rank r in the tp group, EP rank r in the ep group).
+  Range vocab_of_tp_rank(int tp_rank) const;
+  Range experts_of_ep_rank(int ep_rank) const;
+  // The tokens of an n-token step that this TP rank (or TP rank r) handles in
+  // token-parallel work (the MoE): a balanced split over the TP group.
+  Range token_share(int64_t n) const { return token_share_of_tp_rank(n, tp_rank_); }
+  Range token_share_of_tp_rank(int64_t n, int tp_rank) const;
+  // The previous / next stage's rank inside the pp group (ordered by stage); -1 at the ends.
+  int prev_stage_in_pp_group() const { return is_first_stage() ? -1 : pp_rank_ - 1; }
+  int next_stage_in_pp_group() const { return is_last_stage() ? -1 : pp_rank_ + 1; }
+
   // Sequence → DP replica.
   int dp_replica_of(int64_t seq_id) const;
   bool owns_sequence(int64_t seq_id) const { return dp_replica_of(seq_id) == dp_rank_; }

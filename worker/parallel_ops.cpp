@@ -15,15 +15,10 @@ void row_parallel_linear(const LayerContext& ctx, float* y, const float* x, int6
     return;
   }
   // Each TP rank holds a column slice of W: partial products sum to the full product.
-  // The bias joins the sum once, from TP rank 0 (added on every rank it would count tp times).
-  const float* bias = ctx.tp->rank() == 0 ? w.bias_ptr() : nullptr;
+  // The bias joins the sum once (added on every rank it would count tp times).
+  const float* bias = ctx.mapping->adds_row_parallel_bias() ? w.bias_ptr() : nullptr;
   kernels::linear(ctx.exec, y, x, n, w.weight, bias);
   ctx.tp->all_reduce_sum(y, static_cast<size_t>(n * w.weight.out), ctx.exec.device);
-}
-
-Range tp_token_share(const LayerContext& ctx, int64_t n) {
-  if (!ctx.tp_split()) return Range{0, n};
-  return balanced_split(n, ctx.tp->size(), ctx.tp->rank());
 }
 
 void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_t width) {
@@ -31,8 +26,8 @@ void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_
   const int size = ctx.tp->size();
   std::vector<size_t> counts(static_cast<size_t>(size));
   for (int r = 0; r < size; ++r)
-    counts[static_cast<size_t>(r)] = static_cast<size_t>(balanced_split(n, size, r).size() * width);
-  const Range mine = tp_token_share(ctx, n);
+    counts[static_cast<size_t>(r)] = static_cast<size_t>(ctx.mapping->token_share_of_tp_rank(n, r).size() * width);
+  const Range mine = ctx.mapping->token_share(n);
   // all_gatherv needs distinct send and receive buffers.
   std::vector<float> send(data + mine.begin * width, data + mine.end * width);
   ctx.tp->all_gatherv(send.data(), send.size(), data, counts, {}, DType::kF32, ctx.exec.device);

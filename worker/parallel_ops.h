@@ -13,11 +13,8 @@ namespace gossamer::worker {
 void row_parallel_linear(const LayerContext& ctx, float* y, const float* x, int64_t n,
                          const Linear& w);
 
-// The rows [begin, end) of n tokens that this TP rank handles in token-parallel work (the
-// MoE): a balanced split over the TP group; all n at tp = 1.
-Range tp_token_share(const LayerContext& ctx, int64_t n);
-
-// data [n, width]: each TP rank filled the rows of its share; afterwards all ranks hold
+// data [n, width]: each TP rank filled the rows of its share (Mapping::token_share);
+// afterwards all ranks hold
 // all rows (all-gather-v over TP). No-op at tp = 1.
 void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_t width);
 

@@ -71,13 +71,17 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
 
   LayerContext ctx;
   ctx.exec = exec;
+  ctx.mapping = mapping_.get();
   ctx.tp = groups_.tp.get();
   ctx.ep = groups_.ep.get();
   ctx.pp = groups_.pp.get();
   ctx.dispatch = options.dispatch;
   ctx.ep_spans_tp = options.moe_skip_dispatch_when_ep_is_tp && options.parallel.ep == options.parallel.tp &&
                     options.parallel.tp > 1;
-  runner_ = std::make_unique<ModelRunner>(weights_, *cache_, ctx, options.max_step_tokens);
+  forward_ = std::make_unique<GptOssForward>(weights_, *cache_, ctx, options.max_step_tokens);
+  mine_.reserve(static_cast<size_t>(options.max_sequences));
+  local_.reserve(static_cast<size_t>(options.max_sequences));
+  result_.sequences.reserve(static_cast<size_t>(options.max_sequences));
   batch_ = ForwardBatch(kv.pools.block_size);
   batch_.reserve(options.max_step_tokens, options.max_sequences, kv.pools.full_blocks + options.max_sequences);
   if (world.rank() == 0 && world.size() > 1) GLOG_INFO("{}", mapping_->table());
@@ -86,20 +90,21 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
 
 RankExecutor::~RankExecutor() = default;
 
-StepResult RankExecutor::run_step(StepPlan* plan, DumpSink* dump) {
+const StepResult& RankExecutor::run_step(StepPlan* plan, DumpSink* dump) {
   broadcast_step_plan(world_, plan, 0);
-  if (plan->command != StepCommand::kRun) return {};
-  std::vector<SequenceResult> local;
+  result_.sequences.clear();
+  if (plan->command != StepCommand::kRun) return result_;
   if (!comm_stats_) {
-    execute(*plan, local, dump);
-    return gather_results(*plan, local);
+    execute(*plan, dump);
+    gather_results(*plan);
+    return result_;
   }
   const double comm0 = comm_stats_->total_seconds();
   const uint64_t bytes0 = comm_stats_->total_bytes();
   const uint64_t calls0 = comm_stats_->total_calls();
   Timer timer;
-  execute(*plan, local, dump);
-  auto result = gather_results(*plan, local);
+  execute(*plan, dump);
+  gather_results(*plan);
   StepTiming t;
   t.seconds = timer.seconds();
   t.comm_seconds = comm_stats_->total_seconds() - comm0;
@@ -108,7 +113,7 @@ StepResult RankExecutor::run_step(StepPlan* plan, DumpSink* dump) {
   for (const auto& s : plan->sequences) t.tokens += static_cast<int64_t>(s.token_ids.size());
   t.sequences = static_cast<int64_t>(plan->sequences.size());
   step_timings_.push_back(t);
-  return result;
+  return result_;
 }
 
 // A plan is checked whole on every rank before anything runs, so a bad table fails the
@@ -145,76 +150,71 @@ void RankExecutor::check_block_tables(const SequencePlan& s) const {
   }
 }
 
-void RankExecutor::execute(const StepPlan& plan, std::vector<SequenceResult>& local, DumpSink* dump) {
-  const auto& cfg = weights_.config;
+void RankExecutor::execute(const StepPlan& plan, DumpSink* dump) {
   // This replica's sequences, in plan order.
-  std::vector<const SequencePlan*> mine;
+  mine_.clear();
+  local_.clear();
   for (const auto& s : plan.sequences) {
     if (s.token_ids.empty()) GOSSAMER_THROW(kInvalidArgument, "sequence {} has no tokens", s.seq_id);
     check_block_tables(s);
-    if (mapping_->owns_sequence(s.seq_id)) mine.push_back(&s);
+    if (mapping_->owns_sequence(s.seq_id)) mine_.push_back(&s);
   }
 
   // Micro-batches: a fixed count derived from the plan alone (never from local state), so
   // every rank — even one whose replica has no sequence — enters the same collectives.
   const int pp = options_.parallel.pp;
   const int micro = options_.micro_batches > 0 ? options_.micro_batches : pp;
-  const auto& ctx = runner_->context();
-  const int64_t vocab = cfg.vocab_size;
   for (int mb = 0; mb < micro; ++mb) {
-    const Range part = balanced_split(static_cast<int64_t>(mine.size()), micro, mb);
-    ForwardBatch& batch = batch_;  // reused: its vectors keep their capacity
-    batch.clear();
+    const Range part = balanced_split(static_cast<int64_t>(mine_.size()), micro, mb);
+    batch_.clear();
     for (int64_t i = part.begin; i < part.end; ++i) {
-      const auto* s = mine[static_cast<size_t>(i)];
-      batch.add(s->seq_id, s->token_ids.data(), static_cast<int32_t>(s->token_ids.size()),
-                static_cast<int32_t>(s->start_pos), s->block_table.data(),
-                s->window_block_table.empty() ? nullptr : s->window_block_table.data(), s->want_logits);
+      const auto* s = mine_[static_cast<size_t>(i)];
+      batch_.add(s->seq_id, s->token_ids.data(), static_cast<int32_t>(s->token_ids.size()),
+                 static_cast<int32_t>(s->start_pos), s->block_table.data(),
+                 s->window_block_table.empty() ? nullptr : s->window_block_table.data(), s->want_logits);
     }
-    std::vector<float> logits;
-    if (!runner_->forward(batch, logits, dump)) continue;  // an earlier stage
-
-    // Rows: one per sequence (its last token), or all of a sequence that wants logits.
-    std::vector<kernels::SamplingParams> params;
-    std::vector<uint64_t> steps;
-    std::vector<int64_t> last_row;  // per sequence: its last row in `logits`
-    int64_t row = 0;
-    for (const auto& c : batch.seqs) {
-      row += c.all_logits ? c.count : 1;
-      last_row.push_back(row - 1);
-    }
-    const int64_t m = row;
-    const Range slice = mapping_->vocab();
-    // Sample from each sequence's last row (the draw is keyed by the new token's position).
-    std::vector<float> last_logits(static_cast<size_t>(batch.seqs.size()) * static_cast<size_t>(slice.size()));
-    for (size_t i = 0; i < batch.seqs.size(); ++i) {
-      std::memcpy(last_logits.data() + i * static_cast<size_t>(slice.size()),
-                  logits.data() + last_row[i] * slice.size(), sizeof(float) * static_cast<size_t>(slice.size()));
-      const auto* s = mine[static_cast<size_t>(part.begin) + i];
-      params.push_back(kernel_sampling(s->sampling));
-      steps.push_back(static_cast<uint64_t>(s->start_pos + static_cast<int64_t>(s->token_ids.size())));
-    }
-    const auto tokens = sample_rows(ctx, last_logits.data(), static_cast<int64_t>(batch.seqs.size()),
-                                    slice, vocab, params, steps);
-    bool any_logits = false;
-    for (const auto& c : batch.seqs) any_logits |= c.all_logits;
-    std::vector<float> full;
-    if (any_logits) gather_full_logits(ctx, logits.data(), m, vocab, full);
-    int64_t first = 0;
-    for (size_t i = 0; i < batch.seqs.size(); ++i) {
-      const auto& c = batch.seqs[i];
-      SequenceResult r;
-      r.seq_id = c.seq_id;
-      r.token = tokens[i];
-      const int64_t rows = c.all_logits ? c.count : 1;
-      if (c.all_logits)
-        r.logits.assign(full.begin() + first * vocab, full.begin() + (first + rows) * vocab);
-      first += rows;
-      local.push_back(std::move(r));
-    }
+    const float* logits = forward_->forward(batch_, dump);
+    if (logits) sample_batch(batch_, logits, mine_.data() + part.begin);  // null: an earlier stage
   }
   // Only one rank per replica reports: TP rank 0 of the last stage.
-  if (!(mapping_->is_last_stage() && mapping_->tp_rank() == 0)) local.clear();
+  if (!(mapping_->is_last_stage() && mapping_->tp_rank() == 0)) local_.clear();
+}
+
+// logits [batch.logit_rows, vocab slice]: one row per sequence (its last token), or all of
+// a sequence that wants logits. Each sequence samples from its last row; the draw is keyed
+// by the new token's position.
+void RankExecutor::sample_batch(const ForwardBatch& batch, const float* logits, const SequencePlan* const* seqs) {
+  const auto& ctx = forward_->context();
+  const int64_t vocab = weights_.config.vocab_size;
+  const Range slice = mapping_->vocab();
+  const auto width = static_cast<size_t>(slice.size());
+  const size_t n = batch.seqs.size();
+  last_logits_.resize(n * width);
+  params_.clear();
+  draw_steps_.clear();
+  sampled_.resize(n);
+  int64_t row = 0;
+  bool any_logits = false;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& c = batch.seqs[i];
+    row += c.all_logits ? c.count : 1;
+    any_logits |= c.all_logits;
+    std::memcpy(last_logits_.data() + i * width, logits + (row - 1) * slice.size(), sizeof(float) * width);
+    params_.push_back(kernel_sampling(seqs[i]->sampling));
+    draw_steps_.push_back(static_cast<uint64_t>(seqs[i]->start_pos + static_cast<int64_t>(seqs[i]->token_ids.size())));
+  }
+  sample_rows(ctx, last_logits_.data(), static_cast<int64_t>(n), slice, vocab, params_, draw_steps_, sampled_.data());
+  if (any_logits) gather_full_logits(ctx, logits, row, vocab, full_logits_);
+  int64_t first = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& c = batch.seqs[i];
+    SequenceResult& r = local_.emplace_back();
+    r.seq_id = c.seq_id;
+    r.token = sampled_[i];
+    const int64_t rows = c.all_logits ? c.count : 1;
+    if (c.all_logits) r.logits.assign(full_logits_.begin() + first * vocab, full_logits_.begin() + (first + rows) * vocab);
+    first += rows;
+  }
 }
 
 namespace {
@@ -227,28 +227,34 @@ void append_bytes(std::vector<uint8_t>& out, const void* p, size_t n) {
 
 }  // namespace
 
-StepResult RankExecutor::gather_results(const StepPlan& plan, const std::vector<SequenceResult>& local) {
+void RankExecutor::gather_results(const StepPlan& plan) {
+  auto& out = result_.sequences;
+  if (results_world_->size() == 1) {
+    // One rank: its results, in plan order (they are already, unless DP reordered them).
+    for (const auto& s : plan.sequences) {
+      auto it = std::find_if(local_.begin(), local_.end(), [&](const auto& r) { return r.seq_id == s.seq_id; });
+      GOSSAMER_CHECK(it != local_.end(), "no result for sequence {}", s.seq_id);
+      out.push_back(std::move(*it));
+    }
+    return;
+  }
   std::vector<uint8_t> bytes;
-  for (const auto& r : local) {
+  for (const auto& r : local_) {
     const auto n = static_cast<int64_t>(r.logits.size());
     append_bytes(bytes, &r.seq_id, 8);
     append_bytes(bytes, &r.token, 4);
     append_bytes(bytes, &n, 8);
     append_bytes(bytes, r.logits.data(), sizeof(float) * static_cast<size_t>(n));
   }
-  std::vector<uint8_t> all = bytes;
-  if (results_world_->size() > 1) {
-    int64_t mine = static_cast<int64_t>(bytes.size());
-    std::vector<int64_t> sizes(static_cast<size_t>(results_world_->size()));
-    results_world_->all_gather(&mine, 1, sizes.data(), DType::kI64, Device::kCPU);
-    std::vector<size_t> counts(sizes.begin(), sizes.end());
-    size_t total = 0;
-    for (size_t c : counts) total += c;
-    all.assign(total, 0);
-    results_world_->all_gatherv(bytes.data(), bytes.size(), all.data(), counts, {}, DType::kU8, Device::kCPU);
-  }
-  StepResult result;
-  if (results_world_->rank() != 0) return result;
+  int64_t mine = static_cast<int64_t>(bytes.size());
+  std::vector<int64_t> sizes(static_cast<size_t>(results_world_->size()));
+  results_world_->all_gather(&mine, 1, sizes.data(), DType::kI64, Device::kCPU);
+  std::vector<size_t> counts(sizes.begin(), sizes.end());
+  size_t total = 0;
+  for (size_t c : counts) total += c;
+  std::vector<uint8_t> all(total, 0);
+  results_world_->all_gatherv(bytes.data(), bytes.size(), all.data(), counts, {}, DType::kU8, Device::kCPU);
+  if (results_world_->rank() != 0) return;
   std::vector<SequenceResult> got;
   size_t at = 0;
   while (at < all.size()) {
@@ -266,10 +272,9 @@ StepResult RankExecutor::gather_results(const StepPlan& plan, const std::vector<
   for (const auto& s : plan.sequences) {
     auto it = std::find_if(got.begin(), got.end(), [&](const auto& r) { return r.seq_id == s.seq_id; });
     GOSSAMER_CHECK(it != got.end(), "no result for sequence {}", s.seq_id);
-    result.sequences.push_back(std::move(*it));
+    out.push_back(std::move(*it));
     got.erase(it);
   }
-  return result;
 }
 
 void follow_steps(RankExecutor& executor) {

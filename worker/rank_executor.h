@@ -20,7 +20,7 @@
 #include "worker/kv_pools.h"
 #include "worker/layer_context.h"
 #include "worker/mapping.h"
-#include "worker/model_runner.h"
+#include "worker/gpt_oss_forward.h"
 #include "worker/step_plan.h"
 #include "worker/weights.h"
 
@@ -77,8 +77,10 @@ class RankExecutor {
 
   // Collective over world. On world rank 0 `plan` is the input; on the others it is
   // overwritten with the broadcast plan (the caller looks at plan->command to stop).
-  // `dump` (may be null) collects this rank's named intermediates.
-  StepResult run_step(StepPlan* plan, DumpSink* dump = nullptr);
+  // `dump` (may be null) collects this rank's named intermediates. The result (world rank
+  // 0's; empty elsewhere) is valid until the next call: its buffers are reused, so a
+  // steady stream of steps allocates nothing on one rank.
+  const StepResult& run_step(StepPlan* plan, DumpSink* dump = nullptr);
 
   const Mapping& mapping() const { return *mapping_; }
   const model::ModelConfig& config() const { return weights_.config; }
@@ -97,9 +99,12 @@ class RankExecutor {
 
  private:
   void check_block_tables(const SequencePlan& s) const;
-  // Runs this replica's sequences of the plan; fills results on result-holding ranks.
-  void execute(const StepPlan& plan, std::vector<SequenceResult>& local, DumpSink* dump);
-  StepResult gather_results(const StepPlan& plan, const std::vector<SequenceResult>& local);
+  // Runs this replica's sequences of the plan; fills local_ on result-holding ranks.
+  void execute(const StepPlan& plan, DumpSink* dump);
+  // Samples one micro-batch's sequences and appends their results to local_.
+  void sample_batch(const ForwardBatch& batch, const float* logits, const SequencePlan* const* seqs);
+  // local_ of every rank -> result_ on world rank 0, in plan order.
+  void gather_results(const StepPlan& plan);
 
   ExecutorOptions options_;
   comm::Communicator& world_;
@@ -113,8 +118,16 @@ class RankExecutor {
   std::unique_ptr<ThreadPool> pool_;
   ModelWeights weights_;
   std::unique_ptr<KvCache> cache_;
-  std::unique_ptr<ModelRunner> runner_;
-  ForwardBatch batch_;  // one micro-batch at a time, reused across steps
+  std::unique_ptr<GptOssForward> forward_;
+  // Per-step buffers, reused across steps (they stop growing after the largest step).
+  ForwardBatch batch_;  // one micro-batch at a time
+  std::vector<const SequencePlan*> mine_;  // this replica's sequences, in plan order
+  std::vector<kernels::SamplingParams> params_;
+  std::vector<uint64_t> draw_steps_;
+  std::vector<float> last_logits_, full_logits_;
+  std::vector<int32_t> sampled_;
+  std::vector<SequenceResult> local_;
+  StepResult result_;
 };
 
 // Ranks other than 0, for every verb (serve, generate, eval-logits, bench): run the plans

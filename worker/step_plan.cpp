@@ -202,6 +202,7 @@ StepPlan StepPlan::deserialize(std::span<const uint8_t> bytes) {
 }
 
 void broadcast_step_plan(comm::Communicator& comm, StepPlan* plan, int root) {
+  if (comm.size() == 1) return;  // the plan is already where it runs
   std::vector<uint8_t> bytes;
   uint64_t length = 0;
   if (comm.rank() == root) {

@@ -74,7 +74,7 @@ struct StepOutcome {
   int64_t chunk;         // tokens fed this step
   bool complete;         // its last token was fed: `token` is its next one
   int32_t token;         // sampled from the chunk's last row
-  SequenceResult* result;  // logits when want_logits
+  const SequenceResult* result;  // logits when want_logits (valid until the next step)
 };
 
 template <class Seq>
@@ -156,7 +156,7 @@ class StepPlanner {
   // After the step ran: advances `computed`, registers full blocks in the prefix cache and
   // returns one outcome per scheduled sequence, in plan order. Appending a complete
   // sequence's token is its owner's call.
-  std::vector<StepOutcome<Seq>> apply(StepResult& result) {
+  std::vector<StepOutcome<Seq>> apply(const StepResult& result) {
     GOSSAMER_CHECK(result.sequences.size() == scheduled_.size(), "step returned {} results for {} sequences",
                    result.sequences.size(), scheduled_.size());
     std::vector<StepOutcome<Seq>> out;

@@ -52,8 +52,10 @@ int32_t sample_token(const float* logits, int64_t vocab, const SamplingParams& p
 
   auto weight = [&](int32_t id) { return std::exp(double(logits[id]) * inv_t - mx); };
 
-  // Survivors of top-k (every token for top-p alone), not yet ordered.
-  std::vector<int32_t> rank(static_cast<size_t>(vocab));
+  // Survivors of top-k (every token for top-p alone), not yet ordered. The buffers are
+  // the calling thread's, kept between calls: a decode step allocates nothing.
+  thread_local std::vector<int32_t> rank, ids;
+  rank.resize(static_cast<size_t>(vocab));
   std::iota(rank.begin(), rank.end(), 0);
   size_t kept = size_t(vocab);
   if (use_k) {
@@ -66,7 +68,7 @@ int32_t sample_token(const float* logits, int64_t vocab, const SamplingParams& p
     // Sum of the survivors in ascending id order, as the reference does.
     double total = 0;
     if (use_k) {
-      std::vector<int32_t> ids = rank;
+      ids.assign(rank.begin(), rank.end());
       std::sort(ids.begin(), ids.end());
       for (int32_t id : ids) total += weight(id);
     } else {

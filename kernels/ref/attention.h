@@ -14,7 +14,7 @@ void kv_cache_write(const KvCacheView& kv, const float* k /*[nt, n_kv, d]*/,
                     const float* v /*[nt, n_kv, d]*/, const int32_t* pos /*[nt]*/, int64_t nt,
                     const AttentionShape& shape);
 
-// Plain softmax with the sink appended as an extra column, in double (GPT-OSS.md §5.3).
+// Plain softmax with the sink appended as an extra column, in double (docs/MODEL.md, "Attention").
 void attention_sink(float* out /*[nt, n_heads, d]*/, const float* q /*[nt, n_heads, d]*/,
                     const int32_t* q_pos /*[nt]*/, int64_t nt, const KvCacheView& kv,
                     const float* sinks /*[n_heads]*/, const AttentionShape& shape);

@@ -1,5 +1,5 @@
 #pragma once
-// Scalar oracle for the MXFP4 linear layer, straight from GPT-OSS.md §8.3.
+// Scalar oracle for the MXFP4 linear layer, straight from docs/MODEL.md, "MXFP4".
 #include <cstdint>
 
 #include "kernels/mxfp4_linear.h"

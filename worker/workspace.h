@@ -1,11 +1,13 @@
 #pragma once
-// Every buffer one MoE layer needs during a step, sized once from the most tokens a step
-// may carry (ExecutorOptions::max_step_tokens) and shared by all MoE layers of a rank
-// (they run one after another). Nothing is allocated inside a step. The arrays are left
-// uninitialized, so pages the steps never reach (the EP-only buffers on one rank, the tail
-// past the usual step size) cost address space, not memory.
+// The workspace of one rank: every buffer the forward pass needs during a step, sized
+// once from the most tokens a step may carry (ExecutorOptions::max_step_tokens, the step
+// planner's token budget). Layers run one after another, so all of a rank's layers share
+// it. Nothing is allocated inside a step; a step larger than the bound is an error. The
+// arrays are left uninitialized, so pages the steps never reach (the EP-only buffers on one
+// rank, the tail past the usual step size) cost address space, not memory.
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "model/config.h"
 
@@ -23,6 +25,7 @@ class ScratchArray {
   int64_t size_;
 };
 
+// The MoE half of a block: routing, the grouped expert rows, EP exchange buffers.
 struct MoeScratch {
   // max_tokens: tokens of one step on this rank; ep_size: ranks of the EP group (1 = none).
   MoeScratch(const model::ModelConfig& config, int64_t max_tokens, int ep_size);
@@ -46,6 +49,31 @@ struct MoeScratch {
   ScratchArray<int64_t> send_offsets;           // [E + 1]
   ScratchArray<int32_t> send_token, send_pair_row, send_ids;  // [P]
   ScratchArray<float> send_rows;                // [P, H]
+};
+
+// The attention half: h, o [T, hidden], q, attn [T, q_width], k, v [T, kv_width] (this
+// rank's heads).
+struct AttentionScratch {
+  AttentionScratch(int64_t max_tokens, int64_t hidden, int64_t q_width, int64_t kv_width);
+  ScratchArray<float> h, o, q, attn, k, v;
+};
+
+struct Workspace {
+  // q_width / kv_width: this rank's query / key-value heads times head_dim; ep_size: ranks
+  // of the EP group (1 = none).
+  Workspace(const model::ModelConfig& config, int64_t max_tokens, int64_t q_width, int64_t kv_width,
+            int ep_size);
+  // Throws kInvalidArgument when a step of n tokens does not fit (a planner bug).
+  void check_fits(int64_t n) const;
+
+  int64_t max_tokens;
+  ScratchArray<float> x;               // [T, H] the residual stream
+  ScratchArray<float> rows, normed;    // [T, H] rows whose logits are wanted, then normed
+  AttentionScratch attention;
+  MoeScratch moe;
+  // [rows wanted, vocab slice]: grows to the largest step's need once, then is reused (a
+  // bound from max_tokens would reserve T x vocab floats for the rare all-logits step).
+  std::vector<float> logits;
 };
 
 }  // namespace gossamer::worker
