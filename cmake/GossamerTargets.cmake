@@ -73,8 +73,13 @@ function(gossamer_test folder)
   if(NOT sources)
     return()
   endif()
-  add_executable(test_${folder} ${sources} ${CMAKE_SOURCE_DIR}/tests/common/gtest_main.cpp)
-  target_link_libraries(test_${folder} PRIVATE ${ARG_DEPS} GTest::gtest)
+  if(NOT TARGET gossamer_gtest_main)  # compiled once, linked into every test_<folder>
+    add_library(gossamer_gtest_main STATIC ${CMAKE_SOURCE_DIR}/tests/common/gtest_main.cpp)
+    target_link_libraries(gossamer_gtest_main PUBLIC GTest::gtest)
+    gossamer_apply_flags(gossamer_gtest_main)
+  endif()
+  add_executable(test_${folder} ${sources})
+  target_link_libraries(test_${folder} PRIVATE ${ARG_DEPS} gossamer_gtest_main)
   target_compile_definitions(test_${folder} PRIVATE
     GOSSAMER_TEST_DATA="${CMAKE_SOURCE_DIR}/tests/data"
     GOSSAMER_BINARY="$<TARGET_FILE:gossamer>")
