@@ -15,6 +15,17 @@ function(gossamer_apply_flags target)
   endif()
 endfunction()
 
+# Test programs' own code compiles at -Og: about 40% less compile time per test file than
+# -O2 (docs/PERFORMANCE.md, "Test suite time") with full debug info; the code under test
+# (the gossamer_* libraries, the gossamer binary) keeps the build type's flags. Not in
+# Debug builds, which stay at -O0.
+set(GOSSAMER_TEST_OPT_FLAGS "-Og" CACHE STRING "Optimization flags for test programs' own sources")
+function(gossamer_test_flags target)
+  separate_arguments(flags UNIX_COMMAND "${GOSSAMER_TEST_OPT_FLAGS}")
+  target_compile_options(${target} PRIVATE
+    "$<$<AND:$<COMPILE_LANGUAGE:CXX>,$<NOT:$<CONFIG:Debug>>>:${flags}>")
+endfunction()
+
 # gossamer_library(<folder> DEPS <targets...> [SUBDIRS <subfolders...>])
 # Builds gossamer_<folder> from <folder>/*.cpp (+ the listed subfolders).
 function(gossamer_library folder)
@@ -52,20 +63,29 @@ function(gossamer_add_cuda_sources target folder)
   endif()
 endfunction()
 
-# gossamer_test(<folder> DEPS <targets...>): tests/<folder>/*.cpp -> test_<folder>
+# gossamer_test(<folder> DEPS <targets...> [COST <n>]): tests/<folder>/*.cpp -> test_<folder>,
+# one ctest entry per gtest suite (cmake/GossamerTestSuites.cmake), with the main() of
+# tests/common/gtest_main.cpp (a run where no test ran fails, one where all skipped is
+# reported skipped).
 function(gossamer_test folder)
-  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "COST" "DEPS" ${ARGN})
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${folder}/*.cpp)
   if(NOT sources)
     return()
   endif()
+  if(NOT TARGET gossamer_gtest_main)  # compiled once, linked into every test_<folder>
+    add_library(gossamer_gtest_main STATIC ${CMAKE_SOURCE_DIR}/tests/common/gtest_main.cpp)
+    target_link_libraries(gossamer_gtest_main PUBLIC GTest::gtest)
+    gossamer_apply_flags(gossamer_gtest_main)
+  endif()
   add_executable(test_${folder} ${sources})
-  target_link_libraries(test_${folder} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  target_link_libraries(test_${folder} PRIVATE ${ARG_DEPS} gossamer_gtest_main)
   target_compile_definitions(test_${folder} PRIVATE
     GOSSAMER_TEST_DATA="${CMAKE_SOURCE_DIR}/tests/data"
     GOSSAMER_BINARY="$<TARGET_FILE:gossamer>")
   gossamer_apply_flags(test_${folder})
-  gtest_discover_tests(test_${folder} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS ${folder})
+  gossamer_test_flags(test_${folder})
+  gossamer_discover_test_suites(test_${folder} LABELS ${folder} COST ${ARG_COST})
 endfunction()
 
 # Link/define with PUBLIC on a compiled library, INTERFACE on a header-only one.

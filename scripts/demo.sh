@@ -5,7 +5,7 @@
 # The model is random, so the answer is gibberish: the demo shows the machinery.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh gossamer  # the demo runs only the gossamer binary: no tests to build
 BIN=${GOSSAMER_BUILD_DIR:-$PWD/build}/gossamer
 MODEL=$PWD/.cache/demo-tiny-vocab
 ENDPOINT=${GOSSAMER_DEMO_ENDPOINT:-tcp://127.0.0.1:5599}

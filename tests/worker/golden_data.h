@@ -10,12 +10,15 @@
 
 namespace gossamer::testing {
 
-inline std::string tiny_dir() { return std::string(GOSSAMER_TEST_DATA) + "/tiny"; }
-inline std::string tiny_model_dir() { return tiny_dir() + "/model"; }
+// Not tiny_dir(): tests/common/checkpoint_fixtures.h has a tiny_dir() returning fs::path in
+// the same namespace, and a second definition with another return type is an ODR violation
+// (one mangled name; the linker keeps either body).
+inline std::string tiny_data_dir() { return std::string(GOSSAMER_TEST_DATA) + "/tiny"; }
+inline std::string tiny_model_dir() { return tiny_data_dir() + "/model"; }
 
 inline const nlohmann::json& tiny_manifest() {
   static const nlohmann::json m = [] {
-    std::ifstream f(tiny_dir() + "/golden/manifest.json");
+    std::ifstream f(tiny_data_dir() + "/golden/manifest.json");
     return nlohmann::json::parse(f);
   }();
   return m;

@@ -12,7 +12,7 @@ namespace gossamer::worker {
 namespace {
 
 using gossamer::testing::read_f32_file;
-using gossamer::testing::tiny_dir;
+using gossamer::testing::tiny_data_dir;
 using gossamer::testing::tiny_manifest;
 using gossamer::testing::tiny_model_dir;
 
@@ -47,7 +47,7 @@ TEST(GoldenDumps, Prompt4PerLayerActivations) {
   std::vector<float> logits;
   engine.feed(engine.open_sequence(), tokens, true, logits, &sink);
   const auto& e = sink.entries();
-  const std::string g = tiny_dir() + "/golden/dbg.p4.";
+  const std::string g = tiny_data_dir() + "/golden/dbg.p4.";
 
   auto check = [&](const std::string& name, int layer, const float* golden, int64_t cols) {
     auto it = e.find({name, layer});

@@ -11,7 +11,7 @@ namespace {
 
 using gossamer::testing::read_f32_file;
 using gossamer::testing::row_max_abs;
-using gossamer::testing::tiny_dir;
+using gossamer::testing::tiny_data_dir;
 using gossamer::testing::tiny_manifest;
 using gossamer::testing::tiny_model_dir;
 
@@ -33,7 +33,7 @@ TEST_P(GoldenLogits, EveryPositionOfEveryPrompt) {
   const int64_t V = engine.config().vocab_size;
   for (const auto& s : tiny_manifest()["sequences"]) {
     const auto tokens = s["tokens"].get<std::vector<int32_t>>();
-    const auto golden = read_f32_file(tiny_dir() + "/golden/" + s["files"]["ref_fp32"].get<std::string>());
+    const auto golden = read_f32_file(tiny_data_dir() + "/golden/" + s["files"]["ref_fp32"].get<std::string>());
     ASSERT_EQ(golden.size(), tokens.size() * static_cast<size_t>(V));
     const int64_t seq = engine.open_sequence();
     std::vector<float> logits;
@@ -65,7 +65,7 @@ TEST_P(GoldenLogits, LongSequence640) {
   ASSERT_EQ(tokens.size(), 640u);
   Engine engine(tiny_model_dir(), options());
   const int64_t V = engine.config().vocab_size;
-  const auto golden = read_f32_file(tiny_dir() + "/golden/" + ls["files"]["ref_fp32"].get<std::string>());
+  const auto golden = read_f32_file(tiny_data_dir() + "/golden/" + ls["files"]["ref_fp32"].get<std::string>());
   ASSERT_EQ(golden.size(), positions.size() * static_cast<size_t>(V));
   const int64_t seq = engine.open_sequence();
   std::vector<float> logits;
