@@ -1,0 +1,81 @@
+// Backend-ops table entries (backend_ops.h) of the batched attention ops: the paged KV
+// write and variable-length attention with sinks, sliding window and GQA, over whole steps
+// (decodes, a long prefill, prefill chunks and decodes mixed, chunks after a cached prefix,
+// windows with -1 table entries).
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "attention_step.h"
+#include "backend_ops.h"
+#include "kernels/ref/attention.h"
+
+namespace gossamer::kernels {
+namespace {
+using test::BackendOp;
+using test::BackendOpRegistration;
+using test::SeqSpec;
+using test::ShapeError;
+using test::Step;
+
+struct StepCase {
+  test::Shape shape;
+  std::vector<SeqSpec> seqs;
+};
+
+std::vector<StepCase> cases() {
+  return {
+      {{8, 1, 64, 0, 16}, {{0, 1}}},                              // one decode of the first token
+      {{64, 8, 64, 0, 16}, {{511, 1}, {37, 1}, {1, 1}, {200, 1}}},  // gpt-oss heads, 4 decodes
+      {{8, 2, 64, 0, 16}, {{0, 600}}},                            // a long prefill
+      {{8, 2, 64, 128, 16}, {{0, 300}, {300, 1}, {40, 17}}},      // window, mixed
+      {{4, 4, 20, 24, 5}, {{90, 7}, {3, 1}}},                     // odd sizes, window < chunk start
+      {{8, 8, 64, 0, 3}, {{5, 9}}},                               // GQA 1, blocks of 3
+  };
+}
+
+std::string describe(const StepCase& c) {
+  std::string seqs;
+  for (const auto& s : c.seqs) seqs += fmt::format("{}+{} ", s.cached, s.fed);
+  return fmt::format("heads {}/{} d={} window={} block={} seqs {}", c.shape.n_heads, c.shape.n_kv_heads,
+                     c.shape.head_dim, c.shape.window, c.shape.block_size, seqs);
+}
+
+const BackendOpRegistration kKvWrite{BackendOp{
+    "kv_cache_write_varlen", 0, {Device::kCPU}, [](const Exec& exec) {
+      std::vector<ShapeError> errs;
+      uint32_t seed = 100;
+      for (const auto& c : cases()) {
+        const Step st(c.shape, c.seqs, seed++);
+        const auto sh = test::attention_shape(c.shape);
+        auto k = st.k_cache, v = st.v_cache, k_ref = st.k_cache, v_ref = st.v_cache;
+        kv_cache_write_varlen(exec, st.kv(k, v), st.k_new.data(), st.v_new.data(), st.batch(), sh);
+        ref::kv_cache_write_varlen(st.kv(k_ref, v_ref), st.k_new.data(), st.v_new.data(), st.batch(), sh);
+        // NaN marks unwritten rows in both: compare bit patterns, not values.
+        const bool same = std::memcmp(k.data(), k_ref.data(), k.size() * sizeof(float)) == 0 &&
+                          std::memcmp(v.data(), v_ref.data(), v.size() * sizeof(float)) == 0;
+        errs.push_back({describe(c), same ? 0.0 : test::kMismatch});
+      }
+      return errs;
+    }}};
+
+const BackendOpRegistration kAttention{BackendOp{
+    "attention_varlen", 1e-5, {Device::kCPU}, [](const Exec& exec) {
+      std::vector<ShapeError> errs;
+      uint32_t seed = 200;
+      for (const auto& c : cases()) {
+        Step st(c.shape, c.seqs, seed++);
+        const auto sh = test::attention_shape(c.shape);
+        ref::kv_cache_write_varlen(st.kv(st.k_cache, st.v_cache), st.k_new.data(), st.v_new.data(), st.batch(), sh);
+        std::vector<float> out(st.q.size()), want(st.q.size());
+        attention_varlen(exec, out.data(), st.q.data(), st.kv(st.k_cache, st.v_cache), st.batch(), st.sinks.data(),
+                         sh);
+        ref::attention_varlen(want.data(), st.q.data(), st.kv(st.k_cache, st.v_cache), st.batch(), st.sinks.data(),
+                              sh);
+        errs.push_back({describe(c), test::rel_err(out, want)});
+      }
+      return errs;
+    }}};
+
+}  // namespace
+}  // namespace gossamer::kernels
