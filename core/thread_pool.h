@@ -26,8 +26,8 @@ namespace gossamer {
 // outlive the callable, which parallel_for guarantees (it returns after the last chunk).
 class ChunkFn {
  public:
-  template <typename F>
-    requires(!std::is_same_v<std::decay_t<F>, ChunkFn>)
+  // (enable_if, not `requires`: this header is also compiled by nvcc as C++17.)
+  template <typename F, typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, ChunkFn>>>
   ChunkFn(const F& f)  // NOLINT(google-explicit-constructor): lambdas convert implicitly
       : obj_(&f), call_([](const void* o, int64_t b, int64_t e) { (*static_cast<const F*>(o))(b, e); }) {}
   void operator()(int64_t begin, int64_t end) const { call_(obj_, begin, end); }

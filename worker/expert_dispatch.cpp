@@ -34,11 +34,11 @@ int64_t run_local_pairs(const kernels::Exec& exec, const float* h, const int32_t
 
 namespace {
 
-// Token counts of every EP rank.
-std::vector<size_t> gather_counts(comm::Communicator& ep, int64_t n) {
+// Token counts of every EP rank (host values: the host part of the group).
+std::vector<size_t> gather_counts(comm::Communicator& ep_host, int64_t n) {
   int64_t mine = n;
-  std::vector<int64_t> all(static_cast<size_t>(ep.size()));
-  ep.all_gather(&mine, 1, all.data(), DType::kI64, Device::kCPU);
+  std::vector<int64_t> all(static_cast<size_t>(ep_host.size()));
+  ep_host.all_gather(&mine, 1, all.data(), DType::kI64, Device::kCPU);
   return {all.begin(), all.end()};
 }
 
@@ -50,7 +50,7 @@ void dispatch_allgather(const LayerContext& ctx, const float* h, const int32_t* 
                         int64_t H, const LocalExperts& local, MoeScratch& s, float* slot_out) {
   auto& ep = *ctx.ep;
   const Device dev = ctx.exec.device;
-  const auto counts = gather_counts(ep, n);
+  const auto counts = gather_counts(*ctx.ep_host, n);
   const auto total = static_cast<int64_t>(std::accumulate(counts.begin(), counts.end(), size_t{0}));
   GOSSAMER_CHECK(total * k <= s.group_pairs, "{} gathered pairs exceed the MoE scratch ({})", total * k,
                  s.group_pairs);
@@ -63,7 +63,7 @@ void dispatch_allgather(const LayerContext& ctx, const float* h, const int32_t* 
   float* all_rows = s.peer_rows.data();
   int32_t* all_experts = s.peer_ids.data();
   ep.all_gatherv(h, static_cast<size_t>(n * H), all_rows, row_counts, {}, DType::kF32, dev);
-  ep.all_gatherv(experts, static_cast<size_t>(n * k), all_experts, id_counts, {}, DType::kI32, Device::kCPU);
+  ep.all_gatherv(experts, static_cast<size_t>(n * k), all_experts, id_counts, {}, DType::kI32, dev);
   run_local_pairs(ctx.exec, all_rows, all_experts, total, k, local, s);
   // [total, k, H]: this rank's pairs filled, the others zero.
   kernels::moe_unpermute(ctx.exec, s.pair_out.data(), s.expert_out.data(), s.pair_row.data(), total * k, H);
@@ -94,7 +94,7 @@ void dispatch_alltoall(const LayerContext& ctx, const float* h, const int32_t* e
     const Range owned = ctx.mapping->experts_of_ep_rank(static_cast<int>(r));  // EP rank r's experts
     send_n[r] = off[owned.end] - off[owned.begin];
   }
-  ep.all_to_all(send_n.data(), 1, recv_n.data(), DType::kI64, Device::kCPU);
+  ctx.ep_host->all_to_all(send_n.data(), 1, recv_n.data(), DType::kI64, Device::kCPU);
   const int64_t recv_total = std::accumulate(recv_n.begin(), recv_n.end(), int64_t{0});
   GOSSAMER_CHECK(recv_total <= s.group_pairs, "{} received rows exceed the MoE scratch ({})", recv_total,
                  s.group_pairs);
@@ -109,7 +109,7 @@ void dispatch_alltoall(const LayerContext& ctx, const float* h, const int32_t* e
   float* recv_rows = s.peer_rows.data();
   int32_t* recv_ids = s.peer_ids.data();
   ep.all_to_all_v(s.send_rows.data(), sc_rows, {}, recv_rows, rc_rows, {}, DType::kF32, dev);
-  ep.all_to_all_v(s.send_ids.data(), sc_ids, {}, recv_ids, rc_ids, {}, DType::kI32, Device::kCPU);
+  ep.all_to_all_v(s.send_ids.data(), sc_ids, {}, recv_ids, rc_ids, {}, DType::kI32, dev);
 
   // Each received row is one pair (k = 1 here); every one must be ours.
   const int64_t rows = run_local_pairs(ctx.exec, recv_rows, recv_ids, recv_total, 1, local, s);

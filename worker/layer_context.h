@@ -27,9 +27,16 @@ struct LayerContext {
   // Who owns which heads, experts, vocab rows, token shares and stages: the one answer
   // every layer asks (never re-derived from group ranks). Set by RankExecutor.
   const Mapping* mapping = nullptr;
-  comm::Communicator* tp = nullptr;  // attention heads / vocab split
-  comm::Communicator* ep = nullptr;  // experts split (token dispatch)
-  comm::Communicator* pp = nullptr;  // pipeline stages, group rank = stage index
+  // Each group in two parts. The activation part carries step data that lives on the
+  // executing device (hidden states, expert rows and ids, logits); the host part carries
+  // host-side values (row counts, sampling candidates). On the CPU both are the same MPI
+  // communicator; with a device communicator (NCCL) the activation part is that one and
+  // the host part stays on MPI, so a device communicator never sees a host buffer.
+  comm::Communicator* tp = nullptr;       // attention heads / vocab split
+  comm::Communicator* ep = nullptr;       // experts split (token dispatch)
+  comm::Communicator* pp = nullptr;       // pipeline stages, group rank = stage index
+  comm::Communicator* tp_host = nullptr;  // host part of tp
+  comm::Communicator* ep_host = nullptr;  // host part of ep
   MoeDispatch dispatch = MoeDispatch::kAllGather;
   // The EP group is exactly this rank's TP group (ep == tp > 1). The TP ranks hold the same
   // tokens after the o_proj all-reduce, so the MoE layer skips the dispatch: each rank runs

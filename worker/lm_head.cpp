@@ -83,8 +83,9 @@ void sample_rows(const LayerContext& ctx, const float* local, int64_t m, Range s
   std::vector<int32_t> my_ids(static_cast<size_t>(m * c)), all_ids(static_cast<size_t>(size * m * c));
   for (int64_t i = 0; i < m; ++i)
     local_candidates(local + i * width, slice, c, my_values.data() + i * c, my_ids.data() + i * c);
-  ctx.tp->all_gather(my_values.data(), my_values.size(), all_values.data(), DType::kF32, Device::kCPU);
-  ctx.tp->all_gather(my_ids.data(), my_ids.size(), all_ids.data(), DType::kI32, Device::kCPU);
+  // Candidates are host values: the host part of the group.
+  ctx.tp_host->all_gather(my_values.data(), my_values.size(), all_values.data(), DType::kF32, Device::kCPU);
+  ctx.tp_host->all_gather(my_ids.data(), my_ids.size(), all_ids.data(), DType::kI32, Device::kCPU);
 
   for (int64_t i = 0; i < m; ++i) {
     const auto& p = params[static_cast<size_t>(i)];

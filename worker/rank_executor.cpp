@@ -75,6 +75,9 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   ctx.tp = groups_.tp.get();
   ctx.ep = groups_.ep.get();
   ctx.pp = groups_.pp.get();
+  // CPU ranks exchange activations over MPI too: both parts are the same communicator.
+  ctx.tp_host = groups_.tp.get();
+  ctx.ep_host = groups_.ep.get();
   ctx.dispatch = options.dispatch;
   ctx.ep_spans_tp = options.moe_skip_dispatch_when_ep_is_tp && options.parallel.ep == options.parallel.tp &&
                     options.parallel.tp > 1;
