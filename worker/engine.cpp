@@ -164,13 +164,18 @@ void Engine::feed(int64_t seq_id, const std::vector<int32_t>& tokens, bool all_l
   s.want_logits = false;
 }
 
+// Closes the listed sequences when a batch call ends, however it ends.
+struct Engine::SequenceCloser {
+  Engine* engine;
+  const std::vector<int64_t>* ids;
+  ~SequenceCloser() {
+    for (int64_t id : *ids) engine->close_sequence(id);
+  }
+};
+
 std::vector<std::vector<float>> Engine::eval_batch(const std::vector<std::vector<int32_t>>& prompts) {
   std::vector<int64_t> ids;
-  struct Closer {
-    Engine* e;
-    std::vector<int64_t>* ids;
-    ~Closer() { for (int64_t id : *ids) e->close_sequence(id); }
-  } closer{this, &ids};
+  const SequenceCloser closer{this, &ids};
   std::map<const PlannedSequence*, size_t> index;
   for (const auto& p : prompts) {
     if (p.empty()) GOSSAMER_THROW(kInvalidArgument, "an empty prompt");
@@ -204,11 +209,7 @@ std::vector<GenerateResult> Engine::generate_batch(const std::vector<std::vector
   const size_t n = prompts.size();
   std::vector<GenerateResult> results(n);
   std::vector<int64_t> ids;
-  struct Closer {
-    Engine* e;
-    std::vector<int64_t>* ids;
-    ~Closer() { for (int64_t id : *ids) e->close_sequence(id); }
-  } closer{this, &ids};
+  const SequenceCloser closer{this, &ids};
   std::map<const PlannedSequence*, size_t> index;
   for (size_t i = 0; i < n; ++i) {
     if (prompts[i].empty()) GOSSAMER_THROW(kInvalidArgument, "the prompt has no tokens");

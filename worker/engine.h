@@ -86,6 +86,7 @@ class Engine {
 
  private:
   using Planner = StepPlanner<PlannedSequence>;
+  struct SequenceCloser;
   // The planner owns sequences once they have tokens; before their first feed they wait in
   // unplanned_. handles_ maps the caller's sequence id to the object wherever it is.
   PlannedSequence& sequence(int64_t seq);

@@ -101,7 +101,10 @@ struct TileScratch {
 TileScratch thread_scratch(const Job& job) {
   thread_local GrowingBuffer floats;
   thread_local std::vector<const float*> qrows;
-  const int64_t R = job.rows_max;
+  // Sized for the most rows any item of this head geometry can have, not this call's:
+  // which thread runs which item changes from step to step, and a buffer that grew only
+  // when a thread first met a bigger item would allocate in the middle of serving.
+  const int64_t R = std::max<int64_t>({job.rows_max, kRowsPerItem, job.group});
   float* base = floats.get(size_t(job.dp * kKeyTile + R * kKeyTile + R * job.dp + 2 * round16(R)));
   if (static_cast<int64_t>(qrows.size()) < R) qrows.resize(size_t(R));
   TileScratch t;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/mxfp4.h"
+#include "kernels/cpu/mxfp4_avx2.h"
 #include "kernels/cpu/grouped_mxfp4_tile.h"
 
 namespace gossamer::kernels::cpu {
@@ -32,36 +33,6 @@ constexpr int64_t kRowChunk = 96;      // input rows per pass over a decoded til
 // (used only to balance work items between threads).
 constexpr int64_t kDecodeCostTokens = 2;
 
-const std::array<float, 256>& scale_table() {
-  static const std::array<float, 256> t = [] {
-    std::array<float, 256> a{};
-    for (int s = 0; s < 256; ++s) a[size_t(s)] = e8m0_to_f32(uint8_t(s));
-    return a;
-  }();
-  return t;
-}
-
-// 32 values of one block as 2x their e2m1 value (small integers, exact in f32).
-inline void decode_block(const uint8_t* blk, __m256 (&v)[4]) {
-  const __m128i lut2 = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
-  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk));
-  const __m128i lo = _mm_shuffle_epi8(lut2, _mm_and_si128(b, _mm_set1_epi8(0x0f)));
-  const __m128i hi = _mm_shuffle_epi8(lut2, _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0x0f)));
-  const __m128i e0 = _mm_unpacklo_epi8(lo, hi);  // elements 0..15 (even = low nibble)
-  const __m128i e1 = _mm_unpackhi_epi8(lo, hi);  // elements 16..31
-  v[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(e0));
-  v[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(e0, 8)));
-  v[2] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(e1));
-  v[3] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(e1, 8)));
-}
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 inline float swiglu_value(float gate, float lin, const SwigluEpilogue& s) {
   const float g = std::min(gate, s.limit);  // gate: clamped above only
   const float u = std::clamp(lin, -s.limit, s.limit);
@@ -72,7 +43,12 @@ inline float swiglu_value(float gate, float lin, const SwigluEpilogue& s) {
 struct Scratch {
   std::vector<float> tile, dots;  // [kTileRows, in] decoded weights, [kRowChunk, kTileRows]
   std::vector<float> lanes;       // [kRowChunk, kTileRows, 16] lane sums between K blocks
+  // At least kMinTileIn columns: both projections of gpt-oss (in = 2880) fit the first
+  // size, so a thread's buffer grows once, whichever projection it meets first (which
+  // thread runs which projection changes from step to step).
+  static constexpr int64_t kMinTileIn = 4096;
   void reserve(int64_t in) {
+    in = std::max(in, kMinTileIn);
     if (tile.size() < static_cast<size_t>(kTileRows * in)) tile.resize(static_cast<size_t>(kTileRows * in));
     if (dots.empty()) dots.resize(static_cast<size_t>(kRowChunk * kTileRows));
     if (lanes.empty()) lanes.resize(static_cast<size_t>(kRowChunk * kTileRows * 16));
@@ -107,7 +83,7 @@ struct Problem {
 
 template <int T>
 void direct_row(const Mxfp4Weight& w, int64_t o, const float* const* xp, float* res) {
-  const auto& st = scale_table();
+  const auto& st = mxfp4_scale_table();
   const int64_t nb = w.in / kMxfp4BlockSize;
   const uint8_t* blocks = w.blocks + o * w.stride() * kMxfp4BytesPerBlock;
   const uint8_t* scales = w.scales + o * w.stride();
@@ -116,7 +92,7 @@ void direct_row(const Mxfp4Weight& w, int64_t o, const float* const* xp, float* 
   for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
   for (int64_t g = 0; g < nb; ++g) {
     __m256 v[4];
-    decode_block(blocks + g * kMxfp4BytesPerBlock, v);
+    mxfp4_decode_block_x2(blocks + g * kMxfp4BytesPerBlock, v);
     const __m256 half_scale = _mm256_set1_ps(0.5f * st[scales[g]]);
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
@@ -129,7 +105,7 @@ void direct_row(const Mxfp4Weight& w, int64_t o, const float* const* xp, float* 
       acc[t][g & 1] = _mm256_fmadd_ps(_mm256_add_ps(a, b), half_scale, acc[t][g & 1]);
     }
   }
-  for (int t = 0; t < T; ++t) res[t] = hsum(_mm256_add_ps(acc[t][0], acc[t][1]));
+  for (int t = 0; t < T; ++t) res[t] = hsum8(_mm256_add_ps(acc[t][0], acc[t][1]));
 }
 
 template <int T>
@@ -154,7 +130,7 @@ void direct_tile(const Problem& pb, int64_t e, int64_t row0, int64_t o0, int64_t
 
 // Rows [o0, o1) of w as f32, row-major with stride w.in.
 void decode_tile(const Mxfp4Weight& w, int64_t o0, int64_t o1, float* dst) {
-  const auto& st = scale_table();
+  const auto& st = mxfp4_scale_table();
   const int64_t nb = w.in / kMxfp4BlockSize;
   for (int64_t o = o0; o < o1; ++o) {
     const uint8_t* blocks = w.blocks + o * w.stride() * kMxfp4BytesPerBlock;
@@ -162,7 +138,7 @@ void decode_tile(const Mxfp4Weight& w, int64_t o0, int64_t o1, float* dst) {
     float* d = dst + (o - o0) * w.in;
     for (int64_t g = 0; g < nb; ++g) {
       __m256 v[4];
-      decode_block(blocks + g * kMxfp4BytesPerBlock, v);
+      mxfp4_decode_block_x2(blocks + g * kMxfp4BytesPerBlock, v);
       const __m256 half_scale = _mm256_set1_ps(0.5f * st[scales[g]]);
 #pragma GCC unroll 4
       for (int i = 0; i < 4; ++i) _mm256_storeu_ps(d + g * 32 + i * 8, _mm256_mul_ps(v[i], half_scale));

@@ -110,8 +110,8 @@ std::vector<StepPlan> workload(int64_t first_id) {
   return plans;
 }
 
-TEST(StepAllocations, NoneInsideStepsOnceTheShapesHaveBeenSeen) {
-  auto world = comm::make_local_communicator("world");
+// Room for eight sequences of kBlocksPerSequence blocks in both pools, two threads.
+ExecutorOptions executor_options() {
   ExecutorOptions o;
   o.threads = 2;
   o.block_size = kBlockSize;
@@ -119,7 +119,12 @@ TEST(StepAllocations, NoneInsideStepsOnceTheShapesHaveBeenSeen) {
   o.num_window_blocks = 8 * kBlocksPerSequence;
   o.max_sequences = 8;
   o.max_step_tokens = 64;
-  RankExecutor executor(gossamer::testing::tiny_model_dir(), o, *world);
+  return o;
+}
+
+TEST(StepAllocations, NoneInsideStepsOnceTheShapesHaveBeenSeen) {
+  auto world = comm::make_local_communicator("world");
+  RankExecutor executor(gossamer::testing::tiny_model_dir(), executor_options(), *world);
 
   // The warm-up pass: every buffer grows to what these shapes need.
   auto warm = workload(0);
@@ -149,14 +154,7 @@ TEST(StepAllocations, NoneInsideStepsOnceTheShapesHaveBeenSeen) {
 // allocations, or a zero above would prove nothing.
 TEST(StepAllocations, TheCounterSeesAllocationsOfAColdExecutor) {
   auto world = comm::make_local_communicator("world");
-  ExecutorOptions o;
-  o.threads = 2;
-  o.block_size = kBlockSize;
-  o.num_blocks = 8 * kBlocksPerSequence;
-  o.num_window_blocks = 8 * kBlocksPerSequence;
-  o.max_sequences = 8;
-  o.max_step_tokens = 64;
-  RankExecutor executor(gossamer::testing::tiny_model_dir(), o, *world);
+  RankExecutor executor(gossamer::testing::tiny_model_dir(), executor_options(), *world);
   auto plans = workload(0);
   g_allocations = 0;
   g_counting = true;
