@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Checks that comments and docs cite only documents inside the repository.
 #
-#   scripts/check_doc_citations.sh [PATH_GLOB...]
+#   scripts/check_doc_citations.sh
 #
 # Scans every file git knows about (tracked, or untracked and not ignored; binary files
 # skipped) and fails, listing file:line and the reason, when a file
-#   1. points outside the repository (`../shared`, `/work/shared`, `shared/design`);
+#   1. points outside the repository: a relative path whose `../` steps climb above the
+#      repository root (resolved from the citing file's folder);
 #   2. names one of the old design notes (ARCHITECTURE, CONVENTIONS, GPT-OSS, DISTRIBUTED .md)
 #      without the `docs/` prefix, unless it is a sibling reference inside docs/ to a file
 #      that exists there;
@@ -13,14 +14,11 @@
 #   4. cites `docs/X.md, "Section"` where docs/X.md has no heading starting with Section;
 #   5. (Markdown files) links to a relative `.md` path that does not exist.
 #
-# PATH_GLOB arguments (shell globs on repository-relative paths, e.g. 'worker/moe_layer.*')
-# name files whose offences are listed as "allowed" but do not fail the check.
-# Exit status: 0 when nothing outside the allowed files offends, 1 otherwise.
+# Exit status: 0 when nothing offends, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 self=scripts/check_doc_citations.sh
-allowed_globs=("$@")
 
 design='(ARCHITECTURE|CONVENTIONS|GPT-OSS|DISTRIBUTED)\.md'
 
@@ -32,15 +30,6 @@ list_files() {
   fi
 }
 
-is_allowed() {
-  local f=$1 g
-  for g in "${allowed_globs[@]+"${allowed_globs[@]}"}"; do
-    # shellcheck disable=SC2053  # the glob is meant to match
-    [[ $f == $g ]] && return 0
-  done
-  return 1
-}
-
 # Whether docs/$1 (a file name) has a heading whose text starts with $2.
 has_heading() {
   local doc=$1 section=$2
@@ -50,24 +39,21 @@ has_heading() {
 }
 
 failures=0
-allowed=0
 report() {  # file line reason
-  if is_allowed "$1"; then
-    echo "allowed:  $1:$2: $3"
-    allowed=$((allowed + 1))
-  else
-    echo "OFFENDER: $1:$2: $3"
-    failures=$((failures + 1))
-  fi
+  echo "OFFENDER: $1:$2: $3"
+  failures=$((failures + 1))
 }
 
 while IFS= read -r f; do
-  # (Only text files that mention "shared" or ".md" reach this loop: nothing else can offend.)
+  # (Only text files with a "../" or ".md" reach this loop: nothing else can offend.)
 
-  # 1. paths outside the repository.
-  while IFS=: read -r line text; do
-    report "$f" "$line" "cites a path outside the repository: $(echo "$text" | sed 's/^[[:space:]]*//' | cut -c1-100)"
-  done < <(grep -nE '(\.\./|/work/)shared([/ ]|$)|shared/design' "$f" || true)
+  # 1. paths outside the repository: ../ steps that climb above the root.
+  dir=$(dirname "$f")
+  while IFS=: read -r line token; do
+    resolved=$(realpath -m "$root/$dir/$token")
+    [[ $resolved == "$root" || $resolved == "$root"/* ]] ||
+      report "$f" "$line" "cites $token, a path outside the repository"
+  done < <(grep -noE '(^|[^A-Za-z0-9_./-])(\.\./)+[A-Za-z0-9_.-]*' "$f" | sed -E 's/:[^.]*(\.\.\/)/:\1/' || true)
 
   # 2. old design-note names without docs/.
   while IFS=: read -r line token; do
@@ -103,11 +89,10 @@ while IFS= read -r f; do
     done < <(grep -noE '\]\([^):# ]+\.md(#[^)]*)?\)' "$f" || true)
   fi
 done < <(list_files | grep -vxF "$self" | tr '\n' '\0' |
-          xargs -0 -r grep -lIE 'shared|\.md' -- 2>/dev/null || true)
+          xargs -0 -r grep -lIE '\.\./|\.md' -- 2>/dev/null || true)
 
 if [ "$failures" -gt 0 ]; then
-  echo "check_doc_citations: $failures citation(s) of documents outside the repository or missing from it" \
-       "($allowed allowed)" >&2
+  echo "check_doc_citations: $failures citation(s) of documents outside the repository or missing from it" >&2
   exit 1
 fi
-echo "check_doc_citations: ok ($allowed allowed)"
+echo "check_doc_citations: ok"
