@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_timing.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "kernels/attention.h"
@@ -27,33 +28,9 @@ using namespace gossamer::kernels;
 
 double g_seconds = 1.0;
 
-double process_cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) * 1e-6;
-}
-
-struct Timing {
-  double median_ms, best_ms, cpu_ms;
-};
-
-// Median and best wall time over repeats after a warm-up (at least 3 runs, then until
-// g_seconds elapse), and the median process CPU time (all threads).
-Timing time_it(const std::function<void()>& fn) {
-  fn();
-  std::vector<double> wall, cpu;
-  Timer total;
-  while (wall.size() < 3 || (total.seconds() < g_seconds && wall.size() < 500)) {
-    const double c0 = process_cpu_ms();
-    Timer t;
-    fn();
-    wall.push_back(t.millis());
-    cpu.push_back(process_cpu_ms() - c0);
-  }
-  std::sort(wall.begin(), wall.end());
-  std::sort(cpu.begin(), cpu.end());
-  return {wall[wall.size() / 2], wall.front(), cpu[cpu.size() / 2]};
-}
+// Median and best wall time (at least 3 runs, then until g_seconds elapse) and the
+// median process CPU time.
+bench::Timing time_it(const std::function<void()>& fn) { return bench::time_repeated(fn, 3, g_seconds, 500); }
 
 // One step: `seqs` sequences, each with `cached` positions in the cache and `fed` new tokens.
 struct Scenario {
@@ -64,7 +41,7 @@ struct Scenario {
 struct Row {
   std::string name;
   double flops;
-  Timing old_path, new_path;
+  bench::Timing old_path, new_path;
 };
 
 Row run(const Exec& ex, const Scenario& sc) {

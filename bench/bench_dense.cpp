@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_timing.h"
 #include "core/dtype.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
@@ -33,30 +34,8 @@ struct Shape {
   int64_t out, in;
 };
 
-struct Timing {
-  double median_ms, best_ms, cpu_ms;  // cpu_ms: median process CPU time per call
-};
-
-double process_cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) * 1e-6;
-}
-
-Timing time_calls(double seconds, const std::function<void()>& fn) {
-  fn();
-  std::vector<double> runs, cpu;
-  Timer total;
-  while (runs.size() < 5 || (total.seconds() < seconds && runs.size() < 2000)) {
-    const double c0 = process_cpu_ms();
-    Timer t;
-    fn();
-    runs.push_back(t.millis());
-    cpu.push_back(process_cpu_ms() - c0);
-  }
-  std::sort(runs.begin(), runs.end());
-  std::sort(cpu.begin(), cpu.end());
-  return {runs[runs.size() / 2], runs.front(), cpu[cpu.size() / 2]};
+bench::Timing time_calls(double seconds, const std::function<void()>& fn) {
+  return bench::time_repeated(fn, 5, seconds, 2000);
 }
 
 std::vector<int64_t> parse_list(const char* s) {
@@ -109,7 +88,7 @@ int main(int argc, char** argv) {
     for (auto& v : x) v = dist(rng);
     for (int64_t n : tokens) {
       int64_t next = 0;
-      Timing t = time_calls(seconds, [&] {
+      bench::Timing t = time_calls(seconds, [&] {
         DenseWeight dw{w.data() + (next++ % copies) * per, DType::kBF16, s.out, s.in, 0};
         linear(ex, y.data(), x.data(), n, dw, nullptr);
       });

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_timing.h"
 #include "core/dtype.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
@@ -42,31 +43,14 @@ double g_best_ms = 0, g_cpu_ms = 0;
 
 // CPU time of the whole process: unaffected by time spent descheduled, so it shows the
 // kernel's cost on a machine whose other tenants steal the cores.
-double process_cpu_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) * 1e-6;
-}
-
 double g_seconds = 0.5;
 
-// Median over repeats after a warm-up; at least 5 runs, then until g_seconds elapse.
+// Median over repeats after a warm-up (at least 5 runs, then until g_seconds elapse).
 double time_ms(const std::function<void()>& fn) {
-  fn();
-  std::vector<double> runs, cpu;
-  Timer total;
-  while (runs.size() < 5 || (total.seconds() < g_seconds && runs.size() < 1000)) {
-    const double c0 = process_cpu_ms();
-    Timer t;
-    fn();
-    runs.push_back(t.millis());
-    cpu.push_back(process_cpu_ms() - c0);
-  }
-  std::sort(runs.begin(), runs.end());
-  std::sort(cpu.begin(), cpu.end());
-  g_best_ms = runs.front();
-  g_cpu_ms = cpu[cpu.size() / 2];
-  return runs[runs.size() / 2];
+  const auto t = bench::time_repeated(fn, 5, g_seconds, 1000);
+  g_best_ms = t.best_ms;
+  g_cpu_ms = t.cpu_ms;
+  return t.median_ms;
 }
 
 std::vector<float> rand_f32(size_t n, uint32_t seed) {
