@@ -23,6 +23,7 @@
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "kernels/attention.h"
+#include "kernels/grouped_mxfp4.h"
 #include "kernels/linear.h"
 #include "kernels/mxfp4_linear.h"
 #include "kernels/sampling.h"
@@ -170,6 +171,36 @@ Result bench_linear_bf16_cold(const Exec& ex, int64_t out, int64_t in) {
   return {name, ms, double(per * 2 + (in + out) * 4), 2.0 * double(per)};
 }
 
+// One decode step's experts of one layer: 4 of 32 experts with one row each through
+// grouped_mxfp4_swiglu (mlp1, 5760x2880), cycling through enough copies of the 32 experts
+// that every call reads its weights from DRAM, as a decode step of the real model does.
+Result bench_grouped_mxfp4_decode_cold(const Exec& ex) {
+  constexpr int64_t kOut = 5760, kIn = 2880, kExperts = 32, kActive = 4;
+  const int64_t block_bytes = kOut * kIn / 2, scale_bytes = kOut * kIn / 32;
+  const int64_t copies = std::max<int64_t>(3, kColdBytes / (kExperts * (block_bytes + scale_bytes)));
+  std::mt19937 rng(3);
+  std::vector<uint8_t> blocks(size_t(copies * kExperts * block_bytes)), scales(size_t(copies * kExperts * scale_bytes));
+  for (auto& b : blocks) b = uint8_t(rng());
+  for (auto& s : scales) s = uint8_t(118 + rng() % 8);
+  std::vector<Mxfp4Weight> w(size_t(copies * kExperts));
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = Mxfp4Weight{blocks.data() + i * block_bytes, scales.data() + i * scale_bytes, kOut, kIn, 0};
+  auto x = rand_f32(size_t(kActive * kIn), 4);
+  std::vector<float> y(size_t(kActive * kOut / 2));
+  std::vector<int64_t> offsets(kExperts + 1);
+  int64_t call = 0;
+  double ms = time_ms([&] {
+    // Experts 4j..4j+3 (j cycles through all 32) of copy c: one row each, the rest empty.
+    const int64_t c = (call / 8) % copies, first = (call % 8) * 4;
+    ++call;
+    for (int64_t e = 0; e <= kExperts; ++e) offsets[size_t(e)] = std::clamp<int64_t>(e - first, 0, kActive);
+    grouped_mxfp4_swiglu(ex, y.data(), x.data(), ExpertGroups{offsets.data(), kExperts, nullptr},
+                         w.data() + c * kExperts, nullptr, 1.702f, 7.f);
+  });
+  return {"grouped mxfp4 swiglu decode 4 experts x 1 row, DRAM", ms,
+          double(kActive * (block_bytes + scale_bytes)), 2.0 * double(kActive * kOut * kIn)};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -199,6 +230,7 @@ int main(int argc, char** argv) {
   add(bench_linear_bf16(ex, "qkv", 5120, 2880, 16));
   add(bench_linear_bf16(ex, "qkv", 5120, 2880, 128));
   // One expert: mlp1 (gate_up) 5760x2880, mlp2 (down) 2880x2880.
+  add(bench_grouped_mxfp4_decode_cold(ex));
   add(bench_mxfp4(ex, "mlp1", 5760, 2880, 1));
   add(bench_mxfp4(ex, "mlp2", 2880, 2880, 1));
   add(bench_mxfp4(ex, "mlp1", 5760, 2880, 4));

@@ -22,12 +22,13 @@
 #include "core/mxfp4.h"
 #include "kernels/cpu/mxfp4_avx2.h"
 #include "kernels/cpu/grouped_mxfp4_tile.h"
+#include "kernels/cpu/mxfp4_gemv.h"
 
 namespace gossamer::kernels::cpu {
 namespace {
 
 constexpr int64_t kTileRows = 32;      // weight rows decoded at once (32 x 2880 f32 = 360 KB)
-constexpr int64_t kDirectMaxRows = 3;  // experts with at most this many rows use the GEMV path
+constexpr int64_t kDirectMaxRows = kMxfp4GemvMaxTokens;  // experts with this few rows: GEMV
 constexpr int64_t kRowChunk = 96;      // input rows per pass over a decoded tile
 // Decoding a weight row costs about as much as multiplying it against this many tokens
 // (used only to balance work items between threads).
@@ -47,10 +48,13 @@ struct Scratch {
   // size, so a thread's buffer grows once, whichever projection it meets first (which
   // thread runs which projection changes from step to step).
   static constexpr int64_t kMinTileIn = 4096;
+  void reserve_dots() {
+    if (dots.empty()) dots.resize(static_cast<size_t>(kRowChunk * kTileRows));
+  }
   void reserve(int64_t in) {
     in = std::max(in, kMinTileIn);
     if (tile.size() < static_cast<size_t>(kTileRows * in)) tile.resize(static_cast<size_t>(kTileRows * in));
-    if (dots.empty()) dots.resize(static_cast<size_t>(kRowChunk * kTileRows));
+    reserve_dots();
     if (lanes.empty()) lanes.resize(static_cast<size_t>(kRowChunk * kTileRows * 16));
   }
 };
@@ -64,66 +68,38 @@ struct Problem {
   const SwigluEpilogue* swiglu;
   int64_t out, in;
   bool avx512;
+  const float* split_x;  // [groups][kMxfp4GemvMaxTokens][in]: GEMV experts' rows, split order
 
   const float* x_row(int64_t r) const { return x + (groups.row_index ? int64_t{groups.row_index[r]} : r) * in; }
-
-  // Finished values v[0..NR) of output columns o.. o+NR of permuted row r (bias included
-  // by the caller). With SwiGLU, o is even and NR even: pairs become one activation each.
-  template <int NR>
-  void store(int64_t r, int64_t o, const float* v) const {
-    if (!swiglu) {
-      for (int i = 0; i < NR; ++i) y[r * out + o + i] = v[i];
-    } else {
-      for (int i = 0; i + 1 < NR; i += 2) y[r * (out / 2) + (o + i) / 2] = swiglu_value(v[i], v[i + 1], *swiglu);
-    }
-  }
 };
 
-// ---- GEMV path: T <= 3 rows, each weight row decoded in registers ----------------------
-
-template <int T>
-void direct_row(const Mxfp4Weight& w, int64_t o, const float* const* xp, float* res) {
-  const auto& st = mxfp4_scale_table();
-  const int64_t nb = w.in / kMxfp4BlockSize;
-  const uint8_t* blocks = w.blocks + o * w.stride() * kMxfp4BytesPerBlock;
-  const uint8_t* scales = w.scales + o * w.stride();
-  __m256 acc[T][2];
-#pragma GCC unroll 4
-  for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
-  for (int64_t g = 0; g < nb; ++g) {
-    __m256 v[4];
-    mxfp4_decode_block_x2(blocks + g * kMxfp4BytesPerBlock, v);
-    const __m256 half_scale = _mm256_set1_ps(0.5f * st[scales[g]]);
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) {
-      // Scale the block's partial dot product once (a power of two: exact).
-      const float* p = xp[t] + g * kMxfp4BlockSize;
-      __m256 a = _mm256_mul_ps(v[0], _mm256_loadu_ps(p));
-      __m256 b = _mm256_mul_ps(v[1], _mm256_loadu_ps(p + 8));
-      a = _mm256_fmadd_ps(v[2], _mm256_loadu_ps(p + 16), a);
-      b = _mm256_fmadd_ps(v[3], _mm256_loadu_ps(p + 24), b);
-      acc[t][g & 1] = _mm256_fmadd_ps(_mm256_add_ps(a, b), half_scale, acc[t][g & 1]);
-    }
+// Dot products d[0 .. o1-o0) of permuted row r against weight rows [o0, o1) of expert e:
+// add the bias, then store them, or with SwiGLU (o0 even) one activation per pair.
+void finish_row(const Problem& pb, int64_t e, int64_t r, int64_t o0, int64_t o1, float* d) {
+  const int64_t nrows = o1 - o0;
+  if (pb.bias)
+    for (int64_t i = 0; i < nrows; ++i) d[i] += pb.bias[e * pb.out + o0 + i];
+  if (pb.swiglu) {
+    float* y = pb.y + r * (pb.out / 2) + o0 / 2;
+    for (int64_t i = 0; i + 1 < nrows; i += 2) y[i / 2] = swiglu_value(d[i], d[i + 1], *pb.swiglu);
+  } else {
+    std::copy_n(d, nrows, pb.y + r * pb.out + o0);
   }
-  for (int t = 0; t < T; ++t) res[t] = hsum8(_mm256_add_ps(acc[t][0], acc[t][1]));
 }
 
-template <int T>
-void direct_tile(const Problem& pb, int64_t e, int64_t row0, int64_t o0, int64_t o1) {
+// ---- GEMV path: T <= 3 rows, each weight row decoded in registers ----------------------
+// (kernels/cpu/mxfp4_gemv.h; the inputs were put in split order once per call).
+
+void direct_tile(const Problem& pb, int tokens, int64_t e, int64_t row0, int64_t o0, int64_t o1, Scratch& s) {
   const Mxfp4Weight& w = pb.weights[e];
-  const float* bias = pb.bias ? pb.bias + e * pb.out : nullptr;
-  const float* xp[T];
-  for (int t = 0; t < T; ++t) xp[t] = pb.x_row(row0 + t);
-  for (int64_t o = o0; o < o1; o += 2) {
-    const int nr = o + 1 < o1 ? 2 : 1;  // 1 only for an odd `out` (never with SwiGLU)
-    float res[2][T], v[2];
-    for (int i = 0; i < nr; ++i) direct_row<T>(w, o + i, xp, res[i]);
-    for (int t = 0; t < T; ++t) {
-      for (int i = 0; i < nr; ++i) v[i] = res[i][t] + (bias ? bias[o + i] : 0.f);
-      if (nr == 2) pb.store<2>(row0 + t, o, v);
-      else pb.store<1>(row0 + t, o, v);
-    }
-  }
+  const float* xs[kMxfp4GemvMaxTokens];
+  for (int t = 0; t < tokens; ++t) xs[t] = pb.split_x + (e * kMxfp4GemvMaxTokens + t) * pb.in;
+  s.reserve_dots();
+  const Mxfp4GemvJob job{w.blocks, w.scales, w.stride(), w.in / kMxfp4BlockSize, xs, tokens,
+                         mxfp4_scale_table().data(), s.dots.data(), kTileRows};
+  if (pb.avx512) mxfp4_gemv_rows_avx512(job, o0, o1);
+  else mxfp4_gemv_rows_avx2(job, o0, o1);
+  for (int t = 0; t < tokens; ++t) finish_row(pb, e, row0 + t, o0, o1, s.dots.data() + t * kTileRows);
 }
 
 // ---- GEMM path: decoded tile x all rows --------------------------------------------------
@@ -150,7 +126,6 @@ void decode_tile(const Mxfp4Weight& w, int64_t o0, int64_t o1, float* dst) {
 // products kRowChunk input rows at a time into `dots`, then bias and the epilogue.
 void gemm_tile(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_t o0, int64_t o1, Scratch& s) {
   decode_tile(pb.weights[e], o0, o1, s.tile.data());
-  const float* bias = pb.bias ? pb.bias + e * pb.out : nullptr;
   const int64_t nrows = o1 - o0;
   for (int64_t rc = r0; rc < r1; rc += kRowChunk) {
     const int64_t m = std::min(r1, rc + kRowChunk) - rc;
@@ -158,30 +133,14 @@ void gemm_tile(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_t o0,
     for (int64_t t = 0; t < m; ++t) xp[t] = pb.x_row(rc + t);
     if (pb.avx512) tile_dots_avx512(s.tile.data(), nrows, pb.in, xp, m, s.dots.data(), kTileRows, s.lanes.data());
     else tile_dots_avx2(s.tile.data(), nrows, pb.in, xp, m, s.dots.data(), kTileRows, s.lanes.data());
-    for (int64_t t = 0; t < m; ++t) {
-      float* d = s.dots.data() + t * kTileRows;
-      if (bias)
-        for (int64_t i = 0; i < nrows; ++i) d[i] += bias[o0 + i];
-      if (pb.swiglu) {
-        float* y = pb.y + (rc + t) * (pb.out / 2) + o0 / 2;
-        for (int64_t i = 0; i + 1 < nrows; i += 2) y[i / 2] = swiglu_value(d[i], d[i + 1], *pb.swiglu);
-      } else {
-        std::copy_n(d, nrows, pb.y + (rc + t) * pb.out + o0);
-      }
-    }
+    for (int64_t t = 0; t < m; ++t) finish_row(pb, e, rc + t, o0, o1, s.dots.data() + t * kTileRows);
   }
 }
 
 // One work item: expert e, weight rows [o0, o1), all of e's input rows.
 void run_item(const Problem& pb, int64_t e, int64_t o0, int64_t o1, Scratch& scratch) {
   const int64_t r0 = pb.groups.offsets[e], m = pb.groups.offsets[e + 1] - r0;
-  switch (m) {
-    case 1: return direct_tile<1>(pb, e, r0, o0, o1);
-    case 2: return direct_tile<2>(pb, e, r0, o0, o1);
-    case 3: return direct_tile<3>(pb, e, r0, o0, o1);
-    default: break;
-  }
-  static_assert(kDirectMaxRows == 3, "the switch above covers the GEMV row counts");
+  if (m <= kDirectMaxRows) return direct_tile(pb, static_cast<int>(m), e, r0, o0, o1, scratch);
   scratch.reserve(pb.in);
   gemm_tile(pb, e, r0, r0 + m, o0, o1, scratch);
 }
@@ -191,8 +150,23 @@ void run_item(const Problem& pb, int64_t e, int64_t o0, int64_t o1, Scratch& scr
 void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroups& groups,
                    const Mxfp4Weight* weights, const float* bias, const SwigluEpilogue* swiglu, bool allow_avx512) {
   if (groups.groups <= 0 || groups.rows() <= 0 || weights[0].out <= 0) return;
-  const Problem pb{y,      x, groups, weights, bias, swiglu, weights[0].out, weights[0].in,
-                   allow_avx512 && cpu_has_avx512()};
+  const int64_t in = weights[0].in;
+  // The rows of GEMV experts in split order, once per call (not once per weight tile).
+  // Sized for the worst case at first use, so later steps never allocate.
+  thread_local std::vector<float> split;
+  const auto split_size = static_cast<size_t>(groups.groups * kMxfp4GemvMaxTokens * in);
+  if (split.size() < split_size) split.resize(split_size);
+  for (int64_t e = 0; e < groups.groups; ++e) {
+    const int64_t r0 = groups.offsets[e], m = groups.offsets[e + 1] - r0;
+    if (m > kDirectMaxRows) continue;
+    for (int64_t t = 0; t < m; ++t) {
+      const int64_t r = r0 + t;
+      mxfp4_split_input(x + (groups.row_index ? int64_t{groups.row_index[r]} : r) * in, in,
+                        split.data() + (e * kMxfp4GemvMaxTokens + t) * in);
+    }
+  }
+  const Problem pb{y,  x,  groups, weights, bias, swiglu, weights[0].out, in, allow_avx512 && cpu_has_avx512(),
+                   split.data()};
   const int64_t tiles = (pb.out + kTileRows - 1) / kTileRows;
   // Cost of one tile of expert e ~ rows x (tokens + decode); items are enumerated (e, tile)
   // and chunk c takes those whose start cost falls in [c, c+1) * total / chunks.

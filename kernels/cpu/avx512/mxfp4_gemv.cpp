@@ -1,0 +1,75 @@
+// MXFP4 GEMV for decode steps, AVX-512 (kernels/cpu/mxfp4_gemv.h). Compiled with AVX-512
+// flags and only called after kernels/cpu/isa.h found AVX-512; internal linkage only and
+// no header with inline code, so nothing here can be picked for an AVX2-only caller.
+//
+// vpermps looks up 16 codes at once in the 16-entry table of e2m1 values (zmm holds the
+// whole table), so a block decodes in five instructions: widen the 16 bytes to dwords,
+// mask the low nibbles, shift out the high ones, two lookups. The block's partial dot
+// product is then scaled once by its power of two (exact).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/cpu/mxfp4_gemv.h"
+
+namespace gossamer::kernels::cpu {
+namespace {
+
+// e2m1 code -> value (the same table as core/mxfp4.h, which has inline code and so is not
+// included in an AVX-512 unit).
+alignas(64) constexpr float kCodeValues[16] = {+0.0f, +0.5f, +1.0f, +1.5f, +2.0f, +3.0f, +4.0f, +6.0f,
+                                               -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
+// Lines ahead of the current block that each row prefetches (two rows stream at once).
+constexpr int64_t kPrefetchBytes = 512;
+
+template <int NR, int T>
+void rows(const Mxfp4GemvJob& j, int64_t r, int64_t r_begin) {
+  const __m512 table = _mm512_load_ps(kCodeValues);
+  const __m512i low_nibble = _mm512_set1_epi32(0x0f);
+  __m512 acc[NR][T][2];
+#pragma GCC unroll 8
+  for (int k = 0; k < NR * T; ++k) acc[k / T][k % T][0] = acc[k / T][k % T][1] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < j.nb; ++g) {
+#pragma GCC unroll 2
+    for (int i = 0; i < NR; ++i) {
+      const int64_t at = (r + i) * j.stride + g;
+      const uint8_t* blk = j.blocks + at * 16;
+      if ((g & 3) == 0) _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchBytes, _MM_HINT_T0);
+      const __m512i codes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+      const __m512 even = _mm512_permutexvar_ps(_mm512_and_si512(codes, low_nibble), table);
+      const __m512 odd = _mm512_permutexvar_ps(_mm512_srli_epi32(codes, 4), table);
+      const __m512 scale = _mm512_set1_ps(j.scale_table[j.scales[at]]);
+#pragma GCC unroll 3
+      for (int t = 0; t < T; ++t) {
+        const float* xp = j.xs[t] + g * 32;
+        __m512 p = _mm512_mul_ps(even, _mm512_loadu_ps(xp));
+        p = _mm512_fmadd_ps(odd, _mm512_loadu_ps(xp + 16), p);
+        acc[i][t][g & 1] = _mm512_fmadd_ps(p, scale, acc[i][t][g & 1]);
+      }
+    }
+  }
+  for (int i = 0; i < NR; ++i)
+    for (int t = 0; t < T; ++t)
+      j.res[t * j.res_ld + (r + i - r_begin)] = _mm512_reduce_add_ps(_mm512_add_ps(acc[i][t][0], acc[i][t][1]));
+}
+
+template <int T>
+void rows_for_tokens(const Mxfp4GemvJob& j, int64_t r_begin, int64_t r_end) {
+  int64_t r = r_begin;
+  for (; r + 2 <= r_end; r += 2) rows<2, T>(j, r, r_begin);
+  if (r < r_end) rows<1, T>(j, r, r_begin);
+}
+
+}  // namespace
+
+void mxfp4_gemv_rows_avx512(const Mxfp4GemvJob& job, int64_t r_begin, int64_t r_end) {
+  switch (job.tokens) {
+    case 1: return rows_for_tokens<1>(job, r_begin, r_end);
+    case 2: return rows_for_tokens<2>(job, r_begin, r_end);
+    default: return rows_for_tokens<3>(job, r_begin, r_end);
+  }
+}
+
+}  // namespace gossamer::kernels::cpu
