@@ -8,6 +8,7 @@
 #include "core/timer.h"
 #include "kernels/cpu/isa.h"
 #include "worker/lm_head.h"
+#include "worker/weight_prep.h"
 
 namespace gossamer::worker {
 
@@ -51,6 +52,11 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   // Groups split from the timed world come back timed, sharing comm_stats_.
   groups_ = comm::make_process_groups(*results_world_, mapping_->group_layout());
   weights_ = load_weights(checkpoint, mapping_->weight_selection());
+  const PreparedSummary prepared = prepare_weights(weights_, exec);
+  if (world.rank() == 0)
+    GLOG_INFO("weights prepared for {}: {:.2f} GB {}, {:.1f} s", device_name(exec.device),
+              static_cast<double>(prepared.bytes) * 1e-9,
+              exec.device == Device::kCPU ? "faulted in" : "copied to the device", prepared.seconds);
 
   const auto& cfg = weights_.config;
   KvCacheConfig kv;

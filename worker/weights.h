@@ -65,6 +65,7 @@ struct ModelWeights {
   Tensor final_norm;                         // [H] f32 (empty when not held)
   kernels::DenseWeight unembedding;          // [vocab slice, H]
   std::shared_ptr<const Checkpoint> checkpoint;  // keeps the mmaps alive
+  std::vector<Buffer> prepared;  // device copies made by prepare_weights (worker/weight_prep.h)
 };
 
 // How load_weights touches the bytes it binds (the selection says which bytes).

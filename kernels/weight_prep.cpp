@@ -1,0 +1,110 @@
+#include "kernels/weight_prep.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/mxfp4.h"
+#ifdef GOSSAMER_HAVE_CUDA
+#include "kernels/cuda/device.h"
+#endif
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22  // Linux 5.14; older kernels answer EINVAL and we touch pages
+#endif
+
+namespace gossamer::kernels {
+
+bool prefault_pages(const void* p, size_t n) {
+  if (p == nullptr || n == 0) return true;
+  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(p) & ~(page - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(p) + n;
+  if (::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ) == 0) return true;
+  // A read of one byte per page faults each in (the volatile sink keeps the loads).
+  volatile uint8_t sink = 0;
+  for (uintptr_t a = begin; a < end; a += page) sink = sink + *reinterpret_cast<const volatile uint8_t*>(a);
+  (void)sink;
+  return true;
+}
+
+void* WeightPreparer::device_copy_rows(const void* src, int64_t rows, int64_t row_bytes, int64_t src_stride_bytes) {
+#ifdef GOSSAMER_HAVE_CUDA
+  const auto bytes = static_cast<size_t>(rows * row_bytes);
+  Buffer dev(bytes, Device::kCUDA);
+  if (src_stride_bytes == row_bytes) {
+    cuda::copy_to_device(dev.data(), src, bytes);
+  } else {
+    // A column slice: pack its rows on the host first, one copy to the device.
+    std::vector<uint8_t> packed(bytes);
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(packed.data() + r * row_bytes, static_cast<const uint8_t*>(src) + r * src_stride_bytes,
+                  static_cast<size_t>(row_bytes));
+    cuda::copy_to_device(dev.data(), packed.data(), bytes);
+  }
+  bytes_ += bytes;
+  void* p = dev.data();
+  storage_.push_back(std::move(dev));
+  return p;
+#else
+  (void)src, (void)rows, (void)row_bytes, (void)src_stride_bytes;
+  unsupported_device("weight upload", exec_);
+#endif
+}
+
+DenseWeight WeightPreparer::dense(const DenseWeight& w) {
+  if (w.data == nullptr || w.out == 0) return w;
+  const auto es = static_cast<int64_t>(dtype_bytes(w.dtype, 1));
+  if (exec_.device == Device::kCPU) {
+    // Rows of a column slice are spread over the full stride: fault the whole span.
+    const auto span = static_cast<size_t>(((w.out - 1) * w.stride() + w.in) * es);
+    prefault_pages(w.data, span);
+    bytes_ += span;
+    return w;
+  }
+  DenseWeight d = w;
+  d.data = device_copy_rows(w.data, w.out, w.in * es, w.stride() * es);
+  d.row_stride = 0;
+  return d;
+}
+
+DenseWeight WeightPreparer::gathered_table(const DenseWeight& w) {
+  return exec_.device == Device::kCPU ? w : dense(w);
+}
+
+Mxfp4Weight WeightPreparer::mxfp4(const Mxfp4Weight& w) {
+  if (w.blocks == nullptr || w.out == 0) return w;
+  const int64_t nb = w.in / kMxfp4BlockSize, stride = w.stride();
+  if (exec_.device == Device::kCPU) {
+    const auto block_span = static_cast<size_t>(((w.out - 1) * stride + nb) * kMxfp4BytesPerBlock);
+    const auto scale_span = static_cast<size_t>((w.out - 1) * stride + nb);
+    prefault_pages(w.blocks, block_span);
+    prefault_pages(w.scales, scale_span);
+    bytes_ += block_span + scale_span;
+    return w;
+  }
+  Mxfp4Weight d = w;
+  d.blocks = static_cast<const uint8_t*>(
+      device_copy_rows(w.blocks, w.out, nb * kMxfp4BytesPerBlock, stride * kMxfp4BytesPerBlock));
+  d.scales = static_cast<const uint8_t*>(device_copy_rows(w.scales, w.out, nb, stride));
+  d.blocks_stride = 0;
+  return d;
+}
+
+Tensor WeightPreparer::vector(Tensor host) {
+  if (exec_.device == Device::kCPU || host.numel() == 0) return host;
+#ifdef GOSSAMER_HAVE_CUDA
+  Tensor dev(host.view().dtype, host.shape(), Device::kCUDA);
+  const size_t bytes = dtype_bytes(host.view().dtype, static_cast<size_t>(host.numel()));
+  cuda::copy_to_device(dev.as<void>(), host.as<void>(), bytes);
+  bytes_ += bytes;
+  return dev;
+#else
+  unsupported_device("weight upload", exec_);
+#endif
+}
+
+}  // namespace gossamer::kernels

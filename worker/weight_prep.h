@@ -1,0 +1,17 @@
+#pragma once
+// Runs the executing backend's load step (kernels/weight_prep.h) over every weight this
+// rank holds, once, before the first step: the CPU faults the mapped pages in, CUDA copies
+// them to the device. The views in `weights` are replaced by what the backend returns.
+#include "kernels/exec.h"
+#include "worker/weights.h"
+
+namespace gossamer::worker {
+
+struct PreparedSummary {
+  uint64_t bytes = 0;   // faulted in (CPU) or copied to the device (CUDA)
+  double seconds = 0;
+};
+
+PreparedSummary prepare_weights(ModelWeights& weights, const kernels::Exec& exec);
+
+}  // namespace gossamer::worker
