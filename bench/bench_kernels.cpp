@@ -1,7 +1,8 @@
 // Micro-benchmark of the CPU kernels at gpt-oss-20b sizes: bf16 GEMV/GEMM, MXFP4 expert
 // matmuls, attention decode. Prints a table and writes JSON. Bytes count the weights (or
 // K/V) plus activations once; FLOPs are 2 per multiply-add.
-//   bench_kernels [--out bench/results/kernels.json] [--threads N] [--seconds S]
+//   bench_kernels [--out bench/results/kernels.json] [--threads N] [--seconds S] [--only TEXT]
+//   --only keeps the benchmarks whose call (as written in main) contains TEXT
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -45,6 +46,7 @@ double g_best_ms = 0, g_cpu_ms = 0;
 // CPU time of the whole process: unaffected by time spent descheduled, so it shows the
 // kernel's cost on a machine whose other tenants steal the cores.
 double g_seconds = 0.5;
+std::string g_only;  // --only: keep results whose name contains this
 
 // Median over repeats after a warm-up (at least 5 runs, then until g_seconds elapse).
 double time_ms(const std::function<void()>& fn) {
@@ -201,6 +203,30 @@ Result bench_grouped_mxfp4_decode_cold(const Exec& ex) {
           double(kActive * (block_bytes + scale_bytes)), 2.0 * double(kActive * kOut * kIn)};
 }
 
+// One prefill step's experts of one layer: 512 tokens x top-4 over 32 experts = 64 rows
+// per expert through grouped_mxfp4_swiglu (mlp1, 5760x2880): the expert-grouped GEMM.
+Result bench_grouped_mxfp4_prefill(const Exec& ex) {
+  constexpr int64_t kOut = 5760, kIn = 2880, kExperts = 32, kRowsPer = 64;
+  const int64_t block_bytes = kOut * kIn / 2, scale_bytes = kOut * kIn / 32;
+  std::mt19937 rng(3);
+  std::vector<uint8_t> blocks(size_t(kExperts * block_bytes)), scales(size_t(kExperts * scale_bytes));
+  for (auto& b : blocks) b = uint8_t(rng());
+  for (auto& s : scales) s = uint8_t(118 + rng() % 8);
+  std::vector<Mxfp4Weight> w(static_cast<size_t>(kExperts));
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = Mxfp4Weight{blocks.data() + i * block_bytes, scales.data() + i * scale_bytes, kOut, kIn, 0};
+  auto x = rand_f32(size_t(kExperts * kRowsPer * kIn), 4);
+  std::vector<float> y(size_t(kExperts * kRowsPer * kOut / 2));
+  std::vector<int64_t> offsets(kExperts + 1);
+  for (int64_t e = 0; e <= kExperts; ++e) offsets[size_t(e)] = e * kRowsPer;
+  double ms = time_ms([&] {
+    grouped_mxfp4_swiglu(ex, y.data(), x.data(), ExpertGroups{offsets.data(), kExperts, nullptr}, w.data(),
+                         nullptr, 1.702f, 7.f);
+  });
+  return {"grouped mxfp4 swiglu prefill 32 experts x 64 rows", ms,
+          double(kExperts * (block_bytes + scale_bytes)), 2.0 * double(kExperts * kRowsPer * kOut * kIn)};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -210,37 +236,43 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--out")) out_path = argv[i + 1];
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--seconds")) g_seconds = std::atof(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--only")) g_only = argv[i + 1];
   }
   if (threads > 0) ThreadPool::set_global_threads(threads);
   const Exec ex = Exec::cpu();
   const int nthreads = ex.threads().size();
 
   std::vector<Result> results;
-  auto add = [&](Result r) {
+  // Runs a benchmark unless --only names something its call does not contain.
+  auto add_if = [&](const char* call, auto run) {
+    if (std::string(call).find(g_only) == std::string::npos) return;
+    Result r = run();
     r.best_ms = g_best_ms;
     r.cpu_ms = g_cpu_ms;
     results.push_back(std::move(r));
   };
-  add(bench_read_bandwidth(ex));
-  add(bench_linear_bf16_cold(ex, 5120, 2880));
+  add_if("bench_read_bandwidth(ex)", [&] { return bench_read_bandwidth(ex); });
+  add_if("bench_linear_bf16_cold(ex, 5120, 2880)", [&] { return bench_linear_bf16_cold(ex, 5120, 2880); });
   // gpt-oss-20b: qkv 5120x2880, o_proj 2880x4096, router 32x2880, lm_head slice.
-  add(bench_linear_bf16(ex, "qkv", 5120, 2880, 1));
-  add(bench_linear_bf16(ex, "o_proj", 2880, 4096, 1));
-  add(bench_linear_bf16(ex, "qkv", 5120, 2880, 4));
-  add(bench_linear_bf16(ex, "qkv", 5120, 2880, 16));
-  add(bench_linear_bf16(ex, "qkv", 5120, 2880, 128));
+  add_if("bench_linear_bf16(ex, \"qkv\", 5120, 2880, 1)", [&] { return bench_linear_bf16(ex, "qkv", 5120, 2880, 1); });
+  add_if("bench_linear_bf16(ex, \"o_proj\", 2880, 4096, 1)", [&] { return bench_linear_bf16(ex, "o_proj", 2880, 4096, 1); });
+  add_if("bench_linear_bf16(ex, \"qkv\", 5120, 2880, 4)", [&] { return bench_linear_bf16(ex, "qkv", 5120, 2880, 4); });
+  add_if("bench_linear_bf16(ex, \"qkv\", 5120, 2880, 16)", [&] { return bench_linear_bf16(ex, "qkv", 5120, 2880, 16); });
+  add_if("bench_linear_bf16(ex, \"qkv\", 5120, 2880, 128)", [&] { return bench_linear_bf16(ex, "qkv", 5120, 2880, 128); });
   // One expert: mlp1 (gate_up) 5760x2880, mlp2 (down) 2880x2880.
-  add(bench_grouped_mxfp4_decode_cold(ex));
-  add(bench_mxfp4(ex, "mlp1", 5760, 2880, 1));
-  add(bench_mxfp4(ex, "mlp2", 2880, 2880, 1));
-  add(bench_mxfp4(ex, "mlp1", 5760, 2880, 4));
-  add(bench_mxfp4(ex, "mlp1", 5760, 2880, 16));
-  add(bench_attention(ex, 4096, 0));
-  add(bench_attention(ex, 4096, 128));
-  add(bench_attention(ex, 4096, 0, 8, 1));  // one rank's share at tp = 8
-  add(bench_sampling(1.0f, 0));
-  add(bench_sampling(0.9f, 0));
-  add(bench_sampling(1.0f, 50));
+  add_if("bench_grouped_mxfp4_decode_cold(ex)", [&] { return bench_grouped_mxfp4_decode_cold(ex); });
+  add_if("bench_grouped_mxfp4_prefill(ex)", [&] { return bench_grouped_mxfp4_prefill(ex); });
+  add_if("bench_mxfp4(ex, \"mlp1\", 5760, 2880, 1)", [&] { return bench_mxfp4(ex, "mlp1", 5760, 2880, 1); });
+  add_if("bench_mxfp4(ex, \"mlp2\", 2880, 2880, 1)", [&] { return bench_mxfp4(ex, "mlp2", 2880, 2880, 1); });
+  add_if("bench_mxfp4(ex, \"mlp1\", 5760, 2880, 4)", [&] { return bench_mxfp4(ex, "mlp1", 5760, 2880, 4); });
+  add_if("bench_mxfp4(ex, \"mlp1\", 5760, 2880, 16)", [&] { return bench_mxfp4(ex, "mlp1", 5760, 2880, 16); });
+  add_if("bench_attention(ex, 4096, 0)", [&] { return bench_attention(ex, 4096, 0); });
+  add_if("bench_attention(ex, 4096, 128)", [&] { return bench_attention(ex, 4096, 128); });
+  // One rank's share at tp = 8:
+  add_if("bench_attention(ex, 4096, 0, 8, 1)", [&] { return bench_attention(ex, 4096, 0, 8, 1); });
+  add_if("bench_sampling(1.0f, 0)", [&] { return bench_sampling(1.0f, 0); });
+  add_if("bench_sampling(0.9f, 0)", [&] { return bench_sampling(0.9f, 0); });
+  add_if("bench_sampling(1.0f, 50)", [&] { return bench_sampling(1.0f, 50); });
 
   std::printf("threads: %d\n", nthreads);
   // Rates are from the best run; the median shows how much the machine disturbed it.
