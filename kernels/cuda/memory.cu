@@ -1,4 +1,7 @@
 // Device memory helpers (kernels/cuda/memory.h): thin checked wrappers over the runtime.
+#include <algorithm>
+#include <cstdlib>
+#include <initializer_list>
 #include <string>
 
 #include "kernels/cuda/check.cuh"
@@ -26,6 +29,36 @@ const char* device_name() {
   static thread_local cudaDeviceProp prop;
   check(cudaGetDeviceProperties(&prop, current_device()), "cudaGetDeviceProperties");
   return prop.name;
+}
+
+namespace {
+// The first of `names` that is set to a number, else -1.
+int env_int(std::initializer_list<const char*> names) {
+  for (const char* name : names)
+    if (const char* v = std::getenv(name); v && *v) return std::atoi(v);
+  return -1;
+}
+}  // namespace
+
+int select_gpu_for_local_rank(bool share_gpus) {
+  int gpus = 0;
+  if (cudaGetDeviceCount(&gpus) != cudaSuccess || gpus == 0) {
+    cudaGetLastError();
+    throw Error(ErrorCode::kInternal, "no CUDA GPU is visible to this rank (check the driver, nvidia-smi and "
+                                      "CUDA_VISIBLE_DEVICES)");
+  }
+  const int local_rank = std::max(0, env_int({"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}));
+  const int local_size =
+      std::max(local_rank + 1, env_int({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}));
+  if (local_size > gpus && !share_gpus)
+    throw Error(ErrorCode::kUnsupported,
+                "this node runs " + std::to_string(local_size) + " ranks (this one is local rank " +
+                    std::to_string(local_rank) + ") but sees only " + std::to_string(gpus) +
+                    " GPU(s): one GPU per rank is required (run at most " + std::to_string(gpus) +
+                    " ranks per node, or use the staged MPI communicator to test multi-rank layouts on one GPU)");
+  const int gpu = local_rank % gpus;
+  set_device(gpu);
+  return gpu;
 }
 
 MemoryInfo memory_info() {

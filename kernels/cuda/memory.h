@@ -20,6 +20,16 @@ int current_device();
 // Name of the current device, e.g. "NVIDIA H200".
 const char* device_name();
 
+// One GPU per rank: picks the GPU of this rank's index on its node — the launcher's
+// local rank (OMPI_COMM_WORLD_LOCAL_RANK, else MPI_LOCALRANKID, SLURM_LOCALID; 0 when
+// none is set) — makes it current and returns it. Throws kUnsupported, naming the counts,
+// when the node runs more ranks (OMPI_COMM_WORLD_LOCAL_SIZE / SLURM_NTASKS_PER_NODE, or
+// local rank + 1) than it has visible GPUs: NCCL refuses two ranks on one GPU (use the
+// staged MPI communicator for multi-rank layouts on one GPU); kInternal when no GPU is
+// visible at all. share_gpus: ranks beyond the GPU count share them round robin (local
+// rank % GPUs), for the staged MPI communicator only.
+int select_gpu_for_local_rank(bool share_gpus = false);
+
 // Free and total memory of the current device, in bytes (cudaMemGetInfo).
 struct MemoryInfo {
   size_t free_bytes = 0;
