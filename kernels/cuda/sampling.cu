@@ -52,6 +52,7 @@ __global__ void sample_rows(int* tokens, const float* logits, long long vocab, l
   }
   __syncthreads();
   const long long top = best_idx[0];
+  __syncthreads();  // best_idx is reused below: every thread has read `top` first
   if (a.inv_temperature <= 0) {
     if (tid == 0) tokens[blockIdx.x] = int(top);
     return;
