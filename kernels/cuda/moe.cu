@@ -34,7 +34,9 @@ __global__ void router_topk(const float* logits, long long n, int n_experts, int
 
 // One block does the whole stable counting sort; warp w owns local experts w, w + warps, ...
 // and scans the pairs 32 at a time in order, so rows of an expert keep (token, slot) order.
-__global__ void permute_rows(const int* experts, long long pairs, int k, long long first, long long count,
+constexpr int kPermuteThreads = 1024;
+
+__global__ void __launch_bounds__(kPermuteThreads) permute_rows(const int* experts, long long pairs, int k, long long first, long long count,
                              int64_t* offsets, int* row_token, int* row_slot, int* pair_row) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
   if (pair_row)
@@ -121,7 +123,7 @@ int64_t moe_permute(void* stream, const int32_t* experts, int64_t n, int k, Expe
                     const MoePermutation& out, const float* x, int64_t H) {
   const cudaStream_t s = as_stream(stream);
   const long long pairs = (long long)n * k;
-  permute_rows<<<1, 1024, 0, s>>>(experts, pairs, k, local.first, local.count, out.offsets, out.row_token,
+  permute_rows<<<1, kPermuteThreads, 0, s>>>(experts, pairs, k, local.first, local.count, out.offsets, out.row_token,
                                   out.row_slot, out.pair_row);
   check(cudaGetLastError(), "permute_rows launch");
   if (out.gathered && pairs > 0) {

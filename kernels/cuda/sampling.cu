@@ -26,7 +26,7 @@ __device__ __forceinline__ unsigned long long rank_key(const float* l, long long
   return ((unsigned long long)ordered << 32) | (0xffffffffull - (unsigned long long)i);
 }
 
-__global__ void sample_rows(int* tokens, const float* logits, long long vocab, long long row_stride,
+__global__ void __launch_bounds__(kThreads) sample_rows(int* tokens, const float* logits, long long vocab, long long row_stride,
                             const RowArgs* args) {
   __shared__ float best_val[kThreads];
   __shared__ long long best_idx[kThreads];
