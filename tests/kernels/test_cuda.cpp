@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -163,6 +164,39 @@ TEST_F(CudaKernels, EmbeddingIdOutsideTheTableGivesNaNRow) {
   for (int64_t c = 0; c < dim; ++c) {
     EXPECT_EQ(out[size_t(c)], table[size_t(2 * dim + c)]);
     EXPECT_TRUE(std::isnan(out[size_t(dim + c)])) << c;
+  }
+}
+
+// One GPU per rank: more local ranks than GPUs is an error naming both counts, unless
+// the GPUs may be shared (the staged communicator); the GPU is local rank % GPUs.
+TEST_F(CudaKernels, GpuSelectionByLocalRank) {
+  const int gpus = cuda_device_count();
+  const std::string size = std::to_string(gpus + 1), last = std::to_string(gpus);
+  setenv("OMPI_COMM_WORLD_LOCAL_RANK", last.c_str(), 1);
+  setenv("OMPI_COMM_WORLD_LOCAL_SIZE", size.c_str(), 1);
+  try {
+    cuda::select_gpu_for_local_rank();
+    ADD_FAILURE() << "local rank " << gpus << " of " << gpus + 1 << " got one of " << gpus << " GPUs";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnsupported) << e.what();
+    EXPECT_NE(std::string(e.what()).find("runs " + size + " ranks"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(cuda::select_gpu_for_local_rank(/*share_gpus=*/true), gpus % gpus);
+  EXPECT_EQ(cuda::current_device(), 0);
+  unsetenv("OMPI_COMM_WORLD_LOCAL_RANK");
+  unsetenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  EXPECT_EQ(cuda::select_gpu_for_local_rank(), 0);
+}
+
+// A CUDA build on a machine without a GPU: selecting one is a clear error, not a crash.
+TEST(CudaBackendWithoutGpu, SelectingAGpuSaysNoneIsVisible) {
+  if (cuda_device_count() > 0) GTEST_SKIP() << "a GPU is visible: this checks the machine without one";
+  try {
+    cuda::select_gpu_for_local_rank();
+    ADD_FAILURE() << "selected a GPU on a machine without one";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInternal) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no CUDA GPU is visible"), std::string::npos) << e.what();
   }
 }
 
