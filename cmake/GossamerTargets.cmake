@@ -55,7 +55,8 @@ function(gossamer_add_cuda_sources target folder)
   file(GLOB cu CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/${folder}/*.cu)
   if(cu)
     target_sources(${target} PRIVATE ${cu})
-    target_link_libraries(${target} PUBLIC CUDA::cudart)
+    # cuBLAS: the dense GEMM of many rows (kernels/cuda/linear.cu).
+    target_link_libraries(${target} PUBLIC CUDA::cudart CUDA::cublas)
     target_compile_definitions(${target} PUBLIC GOSSAMER_HAVE_CUDA=1)
     # CMake 3.25 knows no nvcc flag for C++20 and would otherwise inherit CXX_STANDARD 20
     # for the .cu files; the CUDA sources only need C++17.

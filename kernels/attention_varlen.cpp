@@ -6,6 +6,9 @@
 #include "core/error.h"
 #include "kernels/attention.h"
 #include "kernels/cpu/attention_varlen.h"
+#ifdef GOSSAMER_HAVE_CUDA
+#include "kernels/cuda/attention.h"
+#endif
 
 namespace gossamer::kernels {
 namespace {
@@ -76,6 +79,10 @@ void kv_cache_write_varlen(const Exec& exec, const PagedKv& kv, const float* k, 
     check_batch(kv, batch, shape, /*reads=*/false, "kv_cache_write_varlen");
     return cpu::kv_cache_write_varlen(exec.threads(), kv, k, v, batch, shape);
   }
+#ifdef GOSSAMER_HAVE_CUDA
+  // The index arrays are on the device: cuda::kv_cache_write_varlen checks blocks per row.
+  if (exec.device == Device::kCUDA) return cuda::kv_cache_write_varlen(exec.stream, kv, k, v, batch, shape);
+#endif
   unsupported_device("kv_cache_write_varlen", exec);
 }
 
@@ -89,6 +96,9 @@ void attention_varlen(const Exec& exec, float* out, const float* q, const PagedK
     check_batch(kv, batch, shape, /*reads=*/true, "attention_varlen");
     return cpu::attention_varlen(exec.threads(), out, q, kv, batch, sinks, shape);
   }
+#ifdef GOSSAMER_HAVE_CUDA
+  if (exec.device == Device::kCUDA) return cuda::attention_varlen(exec.stream, out, q, kv, batch, sinks, shape);
+#endif
   unsupported_device("attention_varlen", exec);
 }
 

@@ -2,6 +2,9 @@
 
 #include "core/error.h"
 #include "kernels/cpu/linear.h"
+#ifdef GOSSAMER_HAVE_CUDA
+#include "kernels/cuda/linear.h"
+#endif
 
 namespace gossamer::kernels {
 namespace {
@@ -18,6 +21,9 @@ void linear(const Exec& exec, float* y, const float* x, int64_t n, const DenseWe
             const float* bias) {
   check_dense(w, "linear");
   if (exec.device == Device::kCPU) return cpu::linear(exec.threads(), y, x, n, w, bias);
+#ifdef GOSSAMER_HAVE_CUDA
+  if (exec.device == Device::kCUDA) return cuda::linear(exec.stream, y, x, n, w, bias);
+#endif
   unsupported_device("linear", exec);
 }
 
@@ -30,6 +36,9 @@ void embedding_lookup(const Exec& exec, float* out, const DenseWeight& table, co
         GOSSAMER_THROW(kInvalidArgument, "embedding_lookup: id {} outside [0, {})", ids[i], table.out);
     return cpu::embedding_lookup(exec.threads(), out, table, ids, n);
   }
+#ifdef GOSSAMER_HAVE_CUDA
+  if (exec.device == Device::kCUDA) return cuda::embedding_lookup(exec.stream, out, table, ids, n);
+#endif
   unsupported_device("embedding_lookup", exec);
 }
 

@@ -3,6 +3,9 @@
 #include "core/error.h"
 #include "core/mxfp4.h"
 #include "kernels/cpu/mxfp4_linear.h"
+#ifdef GOSSAMER_HAVE_CUDA
+#include "kernels/cuda/mxfp4.h"
+#endif
 
 namespace gossamer::kernels {
 
@@ -12,6 +15,9 @@ void mxfp4_linear(const Exec& exec, float* y, const float* x, int64_t n, const M
     GOSSAMER_THROW(kInvalidArgument, "mxfp4_linear: in = {} must be a multiple of 32 (stride {})",
                    w.in, w.blocks_stride);
   if (exec.device == Device::kCPU) return cpu::mxfp4_linear(exec.threads(), y, x, n, w, bias);
+#ifdef GOSSAMER_HAVE_CUDA
+  if (exec.device == Device::kCUDA) return cuda::mxfp4_linear(exec.stream, y, x, n, w, bias);
+#endif
   unsupported_device("mxfp4_linear", exec);
 }
 

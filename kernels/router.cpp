@@ -2,6 +2,9 @@
 
 #include "core/error.h"
 #include "kernels/cpu/router.h"
+#ifdef GOSSAMER_HAVE_CUDA
+#include "kernels/cuda/moe.h"
+#endif
 
 namespace gossamer::kernels {
 
@@ -11,6 +14,10 @@ void router_topk_softmax(const Exec& exec, const float* logits, int64_t n, int n
     GOSSAMER_THROW(kInvalidArgument, "router_topk_softmax: k = {} of {} experts", k, n_experts);
   if (exec.device == Device::kCPU)
     return cpu::router_topk_softmax(exec.threads(), logits, n, n_experts, k, experts, weights);
+#ifdef GOSSAMER_HAVE_CUDA
+  if (exec.device == Device::kCUDA)
+    return cuda::router_topk_softmax(exec.stream, logits, n, n_experts, k, experts, weights);
+#endif
   unsupported_device("router_topk_softmax", exec);
 }
 

@@ -2,6 +2,9 @@
 
 #include "core/error.h"
 #include "kernels/cpu/sampling.h"
+#ifdef GOSSAMER_HAVE_CUDA
+#include "kernels/cuda/sampling.h"
+#endif
 
 namespace gossamer::kernels {
 namespace {
@@ -27,6 +30,24 @@ int32_t sample_token(const float* logits, int64_t vocab, const SamplingParams& p
   if (!(params.top_p > 0.0f)) GOSSAMER_THROW(kInvalidArgument, "sample_token: top_p {} <= 0", params.top_p);
   if (params.top_k < 0) GOSSAMER_THROW(kInvalidArgument, "sample_token: top_k {} < 0", params.top_k);
   return cpu::sample_token(logits, vocab, params, step);
+}
+
+void sample_tokens(const Exec& exec, int32_t* tokens, const float* logits, int64_t n, int64_t vocab,
+                   int64_t row_stride, const SamplingParams* params, const uint64_t* steps) {
+  if (n < 0 || vocab <= 0 || row_stride < vocab)
+    GOSSAMER_THROW(kInvalidArgument, "sample_tokens: {} rows of {} logits, row stride {}", n, vocab, row_stride);
+  for (int64_t i = 0; i < n; ++i) {
+    if (!(params[i].top_p > 0.0f)) GOSSAMER_THROW(kInvalidArgument, "sample_tokens: top_p {} <= 0", params[i].top_p);
+    if (params[i].top_k < 0) GOSSAMER_THROW(kInvalidArgument, "sample_tokens: top_k {} < 0", params[i].top_k);
+  }
+  if (exec.device == Device::kCPU) {
+    for (int64_t i = 0; i < n; ++i) tokens[i] = cpu::sample_token(logits + i * row_stride, vocab, params[i], steps[i]);
+    return;
+  }
+#ifdef GOSSAMER_HAVE_CUDA
+  if (exec.device == Device::kCUDA) return cuda::sample_tokens(exec.stream, tokens, logits, n, vocab, row_stride, params, steps);
+#endif
+  unsupported_device("sample_tokens", exec);
 }
 
 }  // namespace gossamer::kernels

@@ -11,7 +11,8 @@
 //
 // `run` executes the whole grid on `exec` and on the oracle and returns one error per
 // shape (relative L2 error for float outputs; kMismatch when integer outputs differ).
-// Pointers handed to kernels must live on exec.device: a CUDA runner copies its inputs.
+// Pointers handed to kernels must live on exec.device: runners copy their inputs there
+// with test::OnDevice (on_device.h), which is the host vector itself on the CPU.
 #include <functional>
 #include <limits>
 #include <string>
@@ -34,6 +35,10 @@ struct BackendOp {
   double tolerance = 0;                // the largest error any shape may have
   std::vector<Device> backends;        // devices this op has a runner for
   std::function<std::vector<ShapeError>(const Exec&)> run;
+  // The CUDA backend's bound where it computes in lower precision by design (bf16
+  // activations into cuBLAS); < 0 means `tolerance`.
+  double cuda_tolerance = -1;
+  double tolerance_on(Device d) const { return d == Device::kCUDA && cuda_tolerance >= 0 ? cuda_tolerance : tolerance; }
 };
 
 // Every registered op, in registration order across files (not specified: sort by name).

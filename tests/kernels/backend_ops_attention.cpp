@@ -1,7 +1,7 @@
 // Backend-ops table entries (backend_ops.h) of the batched attention ops: the paged KV
 // write and variable-length attention with sinks, sliding window and GQA, over whole steps
 // (decodes, a long prefill, prefill chunks and decodes mixed, chunks after a cached prefix,
-// windows with -1 table entries).
+// windows with -1 table entries), on the CPU and on CUDA (test::OnDevice copies).
 #include <cstring>
 
 #include <fmt/format.h>
@@ -9,11 +9,13 @@
 #include "attention_step.h"
 #include "backend_ops.h"
 #include "kernels/ref/attention.h"
+#include "on_device.h"
 
 namespace gossamer::kernels {
 namespace {
 using test::BackendOp;
 using test::BackendOpRegistration;
+using test::OnDevice;
 using test::SeqSpec;
 using test::ShapeError;
 using test::Step;
@@ -34,6 +36,22 @@ std::vector<StepCase> cases() {
   };
 }
 
+// The step's index arrays on exec.device.
+struct DeviceBatch {
+  OnDevice<int32_t> positions, seq_offsets, tables, table_offsets;
+  DeviceBatch(const Exec& exec, const Step& st)
+      : positions(exec, st.positions), seq_offsets(exec, st.seq_offsets), tables(exec, st.tables),
+        table_offsets(exec, st.table_offsets) {}
+  VarlenBatch batch(const Step& st) {
+    VarlenBatch b = st.batch();
+    b.positions = positions.ptr();
+    b.seq_offsets = seq_offsets.ptr();
+    b.block_tables = tables.ptr();
+    b.block_table_offsets = table_offsets.ptr();
+    return b;
+  }
+};
+
 std::string describe(const StepCase& c) {
   std::string seqs;
   for (const auto& s : c.seqs) seqs += fmt::format("{}+{} ", s.cached, s.fed);
@@ -42,14 +60,20 @@ std::string describe(const StepCase& c) {
 }
 
 const BackendOpRegistration kKvWrite{BackendOp{
-    "kv_cache_write_varlen", 0, {Device::kCPU}, [](const Exec& exec) {
+    "kv_cache_write_varlen", 0, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
       std::vector<ShapeError> errs;
       uint32_t seed = 100;
       for (const auto& c : cases()) {
         const Step st(c.shape, c.seqs, seed++);
         const auto sh = test::attention_shape(c.shape);
-        auto k = st.k_cache, v = st.v_cache, k_ref = st.k_cache, v_ref = st.v_cache;
-        kv_cache_write_varlen(exec, st.kv(k, v), st.k_new.data(), st.v_new.data(), st.batch(), sh);
+        auto k_ref = st.k_cache, v_ref = st.v_cache;
+        OnDevice<float> dk(exec, st.k_cache), dv(exec, st.v_cache), dk_new(exec, st.k_new), dv_new(exec, st.v_new);
+        DeviceBatch db(exec, st);
+        PagedKv kv = st.kv(k_ref, v_ref);
+        kv.k = dk.ptr();
+        kv.v = dv.ptr();
+        kv_cache_write_varlen(exec, kv, dk_new.ptr(), dv_new.ptr(), db.batch(st), sh);
+        const auto k = dk.host(), v = dv.host();
         ref::kv_cache_write_varlen(st.kv(k_ref, v_ref), st.k_new.data(), st.v_new.data(), st.batch(), sh);
         // NaN marks unwritten rows in both: compare bit patterns, not values.
         const bool same = std::memcmp(k.data(), k_ref.data(), k.size() * sizeof(float)) == 0 &&
@@ -60,16 +84,22 @@ const BackendOpRegistration kKvWrite{BackendOp{
     }}};
 
 const BackendOpRegistration kAttention{BackendOp{
-    "attention_varlen", 1e-5, {Device::kCPU}, [](const Exec& exec) {
+    "attention_varlen", 1e-5, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
       std::vector<ShapeError> errs;
       uint32_t seed = 200;
       for (const auto& c : cases()) {
         Step st(c.shape, c.seqs, seed++);
         const auto sh = test::attention_shape(c.shape);
         ref::kv_cache_write_varlen(st.kv(st.k_cache, st.v_cache), st.k_new.data(), st.v_new.data(), st.batch(), sh);
-        std::vector<float> out(st.q.size()), want(st.q.size());
-        attention_varlen(exec, out.data(), st.q.data(), st.kv(st.k_cache, st.v_cache), st.batch(), st.sinks.data(),
-                         sh);
+        std::vector<float> want(st.q.size());
+        OnDevice<float> dk(exec, st.k_cache), dv(exec, st.v_cache), dq(exec, st.q), dsinks(exec, st.sinks),
+            dout(exec, st.q.size());
+        DeviceBatch db(exec, st);
+        PagedKv kv = st.kv(st.k_cache, st.v_cache);
+        kv.k = dk.ptr();
+        kv.v = dv.ptr();
+        attention_varlen(exec, dout.ptr(), dq.ptr(), kv, db.batch(st), dsinks.ptr(), sh);
+        const auto out = dout.host();
         ref::attention_varlen(want.data(), st.q.data(), st.kv(st.k_cache, st.v_cache), st.batch(), st.sinks.data(),
                               sh);
         errs.push_back({describe(c), test::rel_err(out, want)});

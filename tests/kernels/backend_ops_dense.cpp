@@ -1,6 +1,6 @@
 // Backend-ops table entries (backend_ops.h) of the dense ops: rmsnorm, linear,
-// mxfp4_linear, router_topk_softmax, swiglu. CPU runners only: the CUDA backend's own
-// checks live in test_cuda.cpp until these runners learn to copy to the device.
+// mxfp4_linear, router_topk_softmax, swiglu, on the CPU and on CUDA (inputs copied with
+// test::OnDevice).
 #include <fmt/format.h>
 
 #include "backend_ops.h"
@@ -15,81 +15,127 @@
 #include "kernels/router.h"
 #include "kernels/swiglu.h"
 #include "moe_test_data.h"
+#include "on_device.h"
 #include "test_util.h"
 
 namespace gossamer::kernels {
 namespace {
 using test::BackendOp;
 using test::BackendOpRegistration;
+using test::OnDevice;
 using test::ShapeError;
 
 const BackendOpRegistration kRmsnorm{BackendOp{
-    "rmsnorm", 1e-6, {Device::kCPU}, [](const Exec& exec) {
+    "rmsnorm", 1e-6, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
       std::vector<ShapeError> errs;
       for (auto [n, dim] : {std::pair<int64_t, int64_t>{1, 64}, {7, 96}, {33, 2880}}) {
         auto x = test::random_vec(size_t(n * dim), 1, -3.f, 3.f), gain = test::random_vec(size_t(dim), 2);
-        std::vector<float> y(x.size()), yr(x.size());
-        rmsnorm(exec, y.data(), x.data(), gain.data(), n, dim, 1e-5f);
+        std::vector<float> yr(x.size());
+        OnDevice<float> dx(exec, x), dg(exec, gain), dy(exec, x.size());
+        rmsnorm(exec, dy.ptr(), dx.ptr(), dg.ptr(), n, dim, 1e-5f);
         ref::rmsnorm(yr.data(), x.data(), gain.data(), n, dim, 1e-5f);
-        errs.push_back({fmt::format("n={} dim={}", n, dim), test::rel_err(y, yr)});
+        errs.push_back({fmt::format("n={} dim={}", n, dim), test::rel_err(dy.host(), yr)});
       }
       return errs;
     }}};
 
 const BackendOpRegistration kLinear{BackendOp{
-    "linear", 1e-5, {Device::kCPU}, [](const Exec& exec) {
+    "linear", 1e-5, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
       std::vector<ShapeError> errs;
-      for (auto [n, out, in] : {std::tuple<int64_t, int64_t, int64_t>{1, 33, 64}, {5, 70, 96}, {17, 128, 2880}})
+      // n <= 8 and n > 8 take different CUDA paths (GEMV kernel, cuBLAS); in = 90 with
+      // row_stride 96 is a column slice whose rows are not 16-byte aligned.
+      for (auto [n, out, in, stride] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 33, 64, 0}, {5, 70, 96, 0},
+                                        {8, 41, 90, 96}, {17, 128, 2880, 0}, {64, 200, 96, 0}})
         for (DType dt : {DType::kBF16, DType::kF32}) {
-          auto wf = test::random_vec(size_t(out * in), 3);
-          auto wb = test::random_bf16(size_t(out * in), 3);
-          const DenseWeight w{dt == DType::kF32 ? static_cast<const void*>(wf.data()) : wb.data(), dt, out, in, 0};
+          const int64_t rs = stride ? stride : in;
+          auto wf = test::random_vec(size_t(out * rs), 3);
+          auto wb = test::random_bf16(size_t(out * rs), 3);
+          const DenseWeight w{dt == DType::kF32 ? static_cast<const void*>(wf.data()) : wb.data(), dt, out, in, stride};
           auto x = test::random_vec(size_t(n * in), 4), bias = test::random_vec(size_t(out), 5);
-          std::vector<float> y(size_t(n * out)), yr(y.size());
-          linear(exec, y.data(), x.data(), n, w, bias.data());
+          std::vector<float> yr(size_t(n * out));
+          OnDevice<float> dwf(exec, wf), dx(exec, x), dbias(exec, bias), dy(exec, yr.size());
+          OnDevice<uint16_t> dwb(exec, wb);
+          DenseWeight dw = w;
+          dw.data = dt == DType::kF32 ? static_cast<const void*>(dwf.ptr()) : dwb.ptr();
+          linear(exec, dy.ptr(), dx.ptr(), n, dw, dbias.ptr());
           ref::linear(yr.data(), x.data(), n, w, bias.data());
-          errs.push_back({fmt::format("n={} out={} in={} {}", n, out, in, dtype_name(dt)), test::rel_err(y, yr)});
+          errs.push_back({fmt::format("n={} out={} in={} stride={} {}", n, out, in, rs, dtype_name(dt)),
+                          test::rel_err(dy.host(), yr)});
+        }
+      return errs;
+    },
+    /*cuda_tolerance=*/5e-3}};  // n > 8 with bf16 weights: x rounded to bf16 for cuBLAS (2^-9 per element)
+
+const BackendOpRegistration kEmbedding{BackendOp{
+    "embedding_lookup", 0, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
+      std::vector<ShapeError> errs;
+      for (auto [rows, dim, n] : {std::tuple<int64_t, int64_t, int64_t>{10, 64, 1}, {1000, 96, 37}})
+        for (DType dt : {DType::kBF16, DType::kF32}) {
+          auto tf = test::random_vec(size_t(rows * dim), 12);
+          auto tb = test::random_bf16(size_t(rows * dim), 12);
+          const DenseWeight t{dt == DType::kF32 ? static_cast<const void*>(tf.data()) : tb.data(), dt, rows, dim, 0};
+          std::vector<int32_t> ids(static_cast<size_t>(n));
+          for (int64_t i = 0; i < n; ++i) ids[size_t(i)] = int32_t((i * 7919 + 3) % rows);
+          std::vector<float> want(size_t(n * dim));
+          OnDevice<float> dtf(exec, tf), dout(exec, want.size());
+          OnDevice<uint16_t> dtb(exec, tb);
+          OnDevice<int32_t> dids(exec, ids);
+          DenseWeight dt_view = t;
+          dt_view.data = dt == DType::kF32 ? static_cast<const void*>(dtf.ptr()) : dtb.ptr();
+          embedding_lookup(exec, dout.ptr(), dt_view, dids.ptr(), n);
+          ref::embedding_lookup(want.data(), t, ids.data(), n);
+          errs.push_back({fmt::format("rows={} dim={} n={} {}", rows, dim, n, dtype_name(dt)),
+                          dout.host() == want ? 0.0 : test::kMismatch});
         }
       return errs;
     }}};
 
 const BackendOpRegistration kMxfp4Linear{BackendOp{
-    "mxfp4_linear", 1e-5, {Device::kCPU}, [](const Exec& exec) {
+    "mxfp4_linear", 1e-5, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
       std::vector<ShapeError> errs;
       for (auto [n, out, in] : {std::tuple<int64_t, int64_t, int64_t>{1, 45, 64}, {3, 45, 96}, {8, 33, 2880}}) {
         test::RandomExperts w(1, out, in, 6);
         auto x = test::random_vec(size_t(n * in), 7), bias = test::random_vec(size_t(out), 8);
-        std::vector<float> y(size_t(n * out)), yr(y.size());
-        mxfp4_linear(exec, y.data(), x.data(), n, w.views[0], bias.data());
+        std::vector<float> yr(size_t(n * out));
+        OnDevice<uint8_t> dblocks(exec, w.blocks), dscales(exec, w.scales);
+        OnDevice<float> dx(exec, x), dbias(exec, bias), dy(exec, yr.size());
+        Mxfp4Weight dw = w.views[0];
+        dw.blocks = dblocks.ptr();
+        dw.scales = dscales.ptr();
+        mxfp4_linear(exec, dy.ptr(), dx.ptr(), n, dw, dbias.ptr());
         ref::mxfp4_linear(yr.data(), x.data(), n, w.views[0], bias.data());
-        errs.push_back({fmt::format("n={} out={} in={}", n, out, in), test::rel_err(y, yr)});
+        errs.push_back({fmt::format("n={} out={} in={}", n, out, in), test::rel_err(dy.host(), yr)});
       }
       return errs;
     }}};
 
 const BackendOpRegistration kRouter{BackendOp{
-    "router_topk_softmax", 1e-6, {Device::kCPU}, [](const Exec& exec) {
+    "router_topk_softmax", 1e-6, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
       std::vector<ShapeError> errs;
       for (auto [n, E, k] : {std::tuple<int64_t, int, int>{1, 32, 4}, {17, 32, 4}, {9, 5, 5}, {64, 128, 4}}) {
         auto logits = test::random_vec(size_t(n * E), uint32_t(E + k), -4.f, 4.f);
-        std::vector<int32_t> e(size_t(n * k)), er(e.size());
-        std::vector<float> w(e.size()), wr(e.size());
-        router_topk_softmax(exec, logits.data(), n, E, k, e.data(), w.data());
+        std::vector<int32_t> er(size_t(n * k));
+        std::vector<float> wr(er.size());
+        OnDevice<float> dlogits(exec, logits), dw(exec, er.size());
+        OnDevice<int32_t> de(exec, er.size());
+        router_topk_softmax(exec, dlogits.ptr(), n, E, k, de.ptr(), dw.ptr());
         ref::router_topk_softmax(logits.data(), n, E, k, er.data(), wr.data());
-        errs.push_back({fmt::format("n={} E={} k={}", n, E, k), e == er ? test::rel_err(w, wr) : test::kMismatch});
+        errs.push_back(
+            {fmt::format("n={} E={} k={}", n, E, k), de.host() == er ? test::rel_err(dw.host(), wr) : test::kMismatch});
       }
       return errs;
     }}};
 
 const BackendOpRegistration kSwiglu{BackendOp{
-    "swiglu", 1e-6, {Device::kCPU}, [](const Exec& exec) {
+    "swiglu", 1e-6, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
       std::vector<ShapeError> errs;
       for (auto [n, I] : {std::pair<int64_t, int64_t>{1, 16}, {7, 96}, {33, 2880}}) {
         auto gu = test::random_vec(size_t(n * 2 * I), 9, -10.f, 10.f);  // both sides of the clamp
-        std::vector<float> y(size_t(n * I)), yr(y.size());
-        swiglu_clamped(exec, y.data(), gu.data(), n, I, 1.702f, 7.f);
+        std::vector<float> yr(size_t(n * I));
+        OnDevice<float> dgu(exec, gu), dy(exec, yr.size());
+        swiglu_clamped(exec, dy.ptr(), dgu.ptr(), n, I, 1.702f, 7.f);
         ref::swiglu_clamped(yr.data(), gu.data(), n, I, 1.702f, 7.f);
-        errs.push_back({fmt::format("n={} I={}", n, I), test::rel_err(y, yr)});
+        errs.push_back({fmt::format("n={} I={}", n, I), test::rel_err(dy.host(), yr)});
       }
       return errs;
     }}};

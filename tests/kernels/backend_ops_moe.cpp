@@ -1,5 +1,8 @@
 // Backend-ops table entries (backend_ops.h) of the batched MoE ops: moe_permute,
-// grouped_mxfp4_linear, grouped_mxfp4_swiglu, moe_unpermute, moe_combine.
+// grouped_mxfp4_linear, grouped_mxfp4_swiglu, moe_unpermute, moe_combine, on the CPU and
+// on CUDA (inputs copied with test::OnDevice).
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "backend_ops.h"
@@ -10,12 +13,14 @@
 #include "kernels/ref/moe_combine.h"
 #include "kernels/ref/moe_permute.h"
 #include "moe_test_data.h"
+#include "on_device.h"
 #include "test_util.h"
 
 namespace gossamer::kernels {
 namespace {
 using test::BackendOp;
 using test::BackendOpRegistration;
+using test::OnDevice;
 using test::ShapeError;
 
 struct MoeShape {
@@ -47,16 +52,30 @@ struct Routed {
 };
 
 const BackendOpRegistration kPermute{BackendOp{
-    "moe_permute", 0, {Device::kCPU}, [](const Exec& exec) {
+    "moe_permute", 0, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
       std::vector<ShapeError> errs;
       for (const auto& s : kShapes) {
         const Routed want(s, 1);
         test::PermuteBuffers got(s.n, s.k, s.local.count, s.H), gathered_ref(s.n, s.k, s.local.count, s.H);
         const auto x = test::random_vec(size_t(s.n * s.H), 2);
-        const int64_t rows = moe_permute(exec, want.experts.data(), s.n, s.k, s.local, got.out(), x.data(), s.H);
+        OnDevice<int32_t> d_experts(exec, want.experts), d_token(exec, got.row_token), d_slot(exec, got.row_slot),
+            d_pair(exec, got.pair_row);
+        OnDevice<int64_t> d_offsets(exec, got.offsets);
+        OnDevice<float> d_x(exec, x), d_gathered(exec, got.gathered);
+        const MoePermutation d_out{d_offsets.ptr(), d_token.ptr(), d_slot.ptr(), d_pair.ptr(), d_gathered.ptr()};
+        const int64_t rows = moe_permute(exec, d_experts.ptr(), s.n, s.k, s.local, d_out, d_x.ptr(), s.H);
+        got.offsets = d_offsets.host();
+        got.row_token = d_token.host();
+        got.row_slot = d_slot.host();
+        got.pair_row = d_pair.host();
+        got.gathered = d_gathered.host();
         ref::moe_permute(want.experts.data(), s.n, s.k, s.local, gathered_ref.out(), x.data(), s.H);
-        got.row_token.resize(size_t(rows));
-        got.row_slot.resize(size_t(rows));
+        const int64_t kept = std::clamp<int64_t>(rows, 0, s.n * s.k);  // a wrong count must not resize wildly
+        got.row_token.resize(size_t(kept));
+        got.row_slot.resize(size_t(kept));
+        // Rows past the count are written by neither: compare the written ones.
+        got.gathered.resize(size_t(kept * s.H));
+        gathered_ref.gathered.resize(size_t(kept * s.H));
         auto want_tokens = want.perm.row_token, want_slots = want.perm.row_slot;
         want_tokens.resize(size_t(want.rows));
         want_slots.resize(size_t(want.rows));
@@ -80,50 +99,67 @@ std::vector<ShapeError> run_grouped(const Exec& exec, bool swiglu) {
       const float* b = with_bias ? bias.data() : nullptr;
       const ExpertGroups g{r.perm.offsets.data(), s.local.count, r.perm.row_token.data()};
       const int64_t width = swiglu ? out / 2 : out;
-      std::vector<float> y(size_t(r.rows * width)), yr(y.size());
+      std::vector<float> yr(size_t(r.rows * width));
+      // Experts' weights and the permutation's index arrays on the device.
+      OnDevice<uint8_t> d_blocks(exec, w.blocks), d_scales(exec, w.scales);
+      OnDevice<int64_t> d_offsets(exec, r.perm.offsets);
+      OnDevice<int32_t> d_rows(exec, r.perm.row_token);
+      OnDevice<float> d_x(exec, x), d_bias(exec, bias), d_y(exec, yr.size());
+      std::vector<Mxfp4Weight> d_views = w.views;
+      for (size_t e = 0; e < d_views.size(); ++e) {
+        d_views[e].blocks = d_blocks.ptr() + (w.views[e].blocks - w.blocks.data());
+        d_views[e].scales = d_scales.ptr() + (w.views[e].scales - w.scales.data());
+      }
+      const ExpertGroups dg{d_offsets.ptr(), s.local.count, d_rows.ptr()};
+      const float* db = with_bias ? d_bias.ptr() : nullptr;
       if (swiglu) {
-        grouped_mxfp4_swiglu(exec, y.data(), x.data(), g, w.views.data(), b, 1.702f, 7.f);
+        grouped_mxfp4_swiglu(exec, d_y.ptr(), d_x.ptr(), dg, d_views.data(), db, 1.702f, 7.f);
         ref::grouped_mxfp4_swiglu(yr.data(), x.data(), g, w.views.data(), b, 1.702f, 7.f);
       } else {
-        grouped_mxfp4_linear(exec, y.data(), x.data(), g, w.views.data(), b);
+        grouped_mxfp4_linear(exec, d_y.ptr(), d_x.ptr(), dg, d_views.data(), db);
         ref::grouped_mxfp4_linear(yr.data(), x.data(), g, w.views.data(), b);
       }
+      const auto y = d_y.host();
       errs.push_back({describe(s) + fmt::format(" out={}{}", out, with_bias ? " bias" : ""), test::rel_err(y, yr)});
     }
   return errs;
 }
 
 const BackendOpRegistration kGroupedLinear{BackendOp{
-    "grouped_mxfp4_linear", 1e-5, {Device::kCPU}, [](const Exec& exec) { return run_grouped(exec, false); }}};
+    "grouped_mxfp4_linear", 1e-5, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) { return run_grouped(exec, false); }}};
 const BackendOpRegistration kGroupedSwiglu{BackendOp{
-    "grouped_mxfp4_swiglu", 1e-5, {Device::kCPU}, [](const Exec& exec) { return run_grouped(exec, true); }}};
+    "grouped_mxfp4_swiglu", 1e-5, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) { return run_grouped(exec, true); }}};
 
 const BackendOpRegistration kUnpermute{BackendOp{
-    "moe_unpermute", 0, {Device::kCPU}, [](const Exec& exec) {
+    "moe_unpermute", 0, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
       std::vector<ShapeError> errs;
       for (const auto& s : kShapes) {
         const Routed r(s, 7);
         const int64_t pairs = s.n * s.k;
         const auto y = test::random_vec(size_t(std::max<int64_t>(r.rows, 1) * s.H), 8);
-        std::vector<float> out(size_t(pairs * s.H)), outr(out.size());
-        moe_unpermute(exec, out.data(), y.data(), r.perm.pair_row.data(), pairs, s.H);
+        std::vector<float> outr(size_t(pairs * s.H));
+        OnDevice<float> d_y(exec, y), d_out(exec, outr.size());
+        OnDevice<int32_t> d_pair(exec, r.perm.pair_row);
+        moe_unpermute(exec, d_out.ptr(), d_y.ptr(), d_pair.ptr(), pairs, s.H);
         ref::moe_unpermute(outr.data(), y.data(), r.perm.pair_row.data(), pairs, s.H);
-        errs.push_back({describe(s), out == outr ? 0.0 : test::kMismatch});
+        errs.push_back({describe(s), d_out.host() == outr ? 0.0 : test::kMismatch});
       }
       return errs;
     }}};
 
 const BackendOpRegistration kCombine{BackendOp{
-    "moe_combine", 1e-6, {Device::kCPU}, [](const Exec& exec) {
+    "moe_combine", 1e-6, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
       std::vector<ShapeError> errs;
       for (const auto& s : kShapes) {
         const Routed r(s, 9);
         const auto y = test::random_vec(size_t(std::max<int64_t>(r.rows, 1) * s.H), 10);
         const auto w = test::random_vec(size_t(s.n * s.k), 11, 0.f, 1.f);
-        std::vector<float> out(size_t(s.n * s.H)), outr(out.size());
-        moe_combine(exec, out.data(), y.data(), r.perm.pair_row.data(), w.data(), s.n, s.k, s.H);
+        std::vector<float> outr(size_t(s.n * s.H));
+        OnDevice<float> d_y(exec, y), d_w(exec, w), d_out(exec, outr.size());
+        OnDevice<int32_t> d_pair(exec, r.perm.pair_row);
+        moe_combine(exec, d_out.ptr(), d_y.ptr(), d_pair.ptr(), d_w.ptr(), s.n, s.k, s.H);
         ref::moe_combine(outr.data(), y.data(), r.perm.pair_row.data(), w.data(), s.n, s.k, s.H);
-        errs.push_back({describe(s), test::rel_err(out, outr)});
+        errs.push_back({describe(s), test::rel_err(d_out.host(), outr)});
       }
       return errs;
     }}};

@@ -96,18 +96,5 @@ TEST(Embedding, RejectsOutOfRangeId) {
   EXPECT_THROW(embedding_lookup(exec3(), out.data(), t, &id, 1), Error);
 }
 
-TEST(Exec, UnsupportedDeviceNamesTheOp) {
-  Exec cuda{Device::kCUDA, nullptr, nullptr};
-  float v = 1;
-  DenseWeight w{&v, DType::kF32, 1, 1, 0};
-  try {
-    linear(cuda, &v, &v, 1, w, nullptr);  // no CUDA linear exists yet in any build
-    FAIL() << "expected kUnsupported";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kUnsupported);
-    EXPECT_NE(std::string(e.what()).find("linear"), std::string::npos);
-  }
-}
-
 }  // namespace
 }  // namespace gossamer::kernels

@@ -5,6 +5,8 @@
 //   mpirun -np 2 --oversubscribe test_comm_mpi crash         rank 1 SIGKILLs itself mid-run
 //   mpirun -np 4 --oversubscribe test_comm_mpi stall         rank 3 never enters a TP all-reduce
 //   mpirun -np 2 test_comm_mpi latency                       µs per collective (not a test)
+//   mpirun -np 2 test_comm_mpi device-staged                 device buffers staged through host (any GPUs)
+//   mpirun -np 2 test_comm_mpi device-nccl                   device buffers over NCCL (one GPU per rank)
 //
 // `collectives` exits 0 when every check on every rank passed and prints a summary on rank
 // 0. The failure modes are expected to end the job non-zero within a bounded time with a
@@ -16,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -29,6 +32,7 @@
 namespace gossamer::comm::test {
 
 void check_collectives(Communicator& c, Checker& t);
+int run_device_collectives(std::unique_ptr<Communicator> world, const std::string& backend);
 
 namespace {
 
@@ -205,6 +209,8 @@ int main(int argc, char** argv) {
   const auto timeout = std::chrono::milliseconds(mode == "collectives" ? 20000 : 3000);
   auto world = mpi.world(timeout);
   if (mode == "collectives") return comm::test::run_collectives(*world);
+  if (mode == "device-staged") return comm::test::run_device_collectives(std::move(world), "staged");
+  if (mode == "device-nccl") return comm::test::run_device_collectives(std::move(world), "nccl");
   if (mode == "latency") {
     comm::test::run_latency(*world);  // non-blocking calls polled against a deadline
     world->set_timeout(std::chrono::milliseconds(0));
