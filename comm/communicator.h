@@ -114,10 +114,10 @@ class Communicator {
   void all_to_all(const void* send, size_t count, void* recv, DType dtype, Device device);
 };
 
-// A group of one. Every collective is a copy (send → recv on CPU) or a no-op; send/recv to
-// oneself is an error (it would deadlock on a real transport). CUDA buffers are accepted
-// where no copy is needed (in-place ops); copies of CUDA buffers throw kUnsupported until
-// the CUDA backend brings a device copy.
+// A group of one. Every collective is a copy (send → recv) or a no-op; send/recv to
+// oneself is an error (it would deadlock on a real transport). CUDA buffers: in-place ops
+// need nothing; copies are device copies after a device-wide synchronisation in builds
+// with the CUDA backend, and throw kUnsupported in builds without it.
 std::unique_ptr<Communicator> make_local_communicator(const std::string& name = "local");
 
 // Checks shared by all backends; throw kInvalidArgument naming the group and operation.

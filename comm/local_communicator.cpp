@@ -4,6 +4,9 @@
 
 #include "comm/communicator.h"
 #include "core/error.h"
+#if GOSSAMER_COMM_HAVE_CUDA
+#include <cuda_runtime.h>
+#endif
 
 namespace gossamer::comm {
 namespace {
@@ -97,11 +100,26 @@ class LocalCommunicator final : public Communicator {
     detail::check_buffer(*this, op, src, bytes);
     detail::check_buffer(*this, op, dst, bytes);
     if (bytes == 0 || src == dst) return;
-    if (d != Device::kCPU)
-      GOSSAMER_THROW(kUnsupported,
-                     "comm group '{}': {}: the local backend copies {} buffers only in place",
-                     name_, op, device_name(d));
-    std::memmove(dst, src, bytes);
+    if (d == Device::kCPU) {
+      std::memmove(dst, src, bytes);
+      return;
+    }
+#if GOSSAMER_COMM_HAVE_CUDA
+    // The group has no stream of its own: wait for all work on the device (the producer
+    // of src may be on any stream), then copy; the copy is complete on return. Blocks of
+    // one rank never overlap their source in these collectives, so memcpy suffices.
+    cudaError_t err = cudaDeviceSynchronize();
+    if (err == cudaSuccess) err = cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice);
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      GOSSAMER_THROW(kComm, "comm group '{}': {}: device copy of {} bytes failed: {}", name_, op, bytes,
+                     cudaGetErrorString(err));
+    }
+#else
+    GOSSAMER_THROW(kUnsupported,
+                   "comm group '{}': {}: this build has no CUDA backend to copy {} buffers",
+                   name_, op, device_name(d));
+#endif
   }
 
   std::string name_;

@@ -83,7 +83,7 @@ step "2/7 CUDA tests"
 # The CUDA tests skip without a GPU; here a skip means the GPU is not usable: fail.
 "$BUILD/tests/test_kernels" --gtest_filter='BackendOps.*:CudaKernels.*' 2>&1 | tee "$WORK/test_kernels.log"
 if grep -q "SKIPPED \]" "$WORK/test_kernels.log"; then die "CUDA kernel tests skipped on a machine with a GPU"; fi
-"$BUILD/tests/test_comm" --gtest_filter='StagedDeviceCommunicator.*:NcclCommunicator.*' 2>&1 | tee "$WORK/test_comm.log"
+"$BUILD/tests/test_comm" --gtest_filter='LocalCommunicatorOnGpu.*:StagedDeviceCommunicator.*:NcclCommunicator.*' 2>&1 | tee "$WORK/test_comm.log"
 if grep -q "SKIPPED \]" "$WORK/test_comm.log"; then die "device communicator tests skipped on a machine with a GPU"; fi
 if [[ $HAVE_MPI == 1 ]]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

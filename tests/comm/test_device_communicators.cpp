@@ -1,5 +1,6 @@
-// The device-buffer communicators on one rank: the staged one (over a local group) and
-// NCCL (over a local control group, a one-rank NCCL communicator). The multi-rank checks
+// The device-buffer communicators on one rank: the local group's device copies, the
+// staged one (over a local group) and NCCL (over a local control group, a one-rank NCCL
+// communicator). The multi-rank checks
 // run under mpirun (tests/comm/mpi/device_collectives.cpp). Without the CUDA backend the
 // factories must refuse with kUnsupported; without a GPU the device tests skip.
 #include <gtest/gtest.h>
@@ -64,6 +65,12 @@ void check_one_rank(Communicator& c) {
   EXPECT_EQ(host_value, 3.f);
   cudaFree(d_src);
   cudaFree(d_dst);
+}
+
+TEST(LocalCommunicatorOnGpu, CopiesDeviceBuffersExactly) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA GPU visible: the local group's device copies need one";
+  auto c = make_local_communicator("pp");
+  check_one_rank(*c);
 }
 
 TEST(StagedDeviceCommunicator, OneRankMovesDeviceBuffersExactly) {
