@@ -174,6 +174,8 @@ void serve(const ServeArgs& args) {
   so.front.model_vocab = mc.vocab_size;
   so.front.default_max_tokens = cfg.server.default_max_tokens;
   so.front.heartbeat_s = cfg.server.heartbeat_s;
+  so.front.max_inflight_per_connection = cfg.server.max_inflight_per_connection;
+  so.front.send_hwm = cfg.server.send_hwm;
   so.front.world_size = world.size();
   // Under mpirun only: alone, no peer can die in a step, and the launcher is the shell.
   so.front.stop_by_launcher = world.mpi && world.size() > 1 ? &g_stop_by_launcher : nullptr;

@@ -65,7 +65,7 @@ FrontDoor::FrontDoor(const FrontDoorOptions& options, const Tokenizer& tokenizer
   // the connection (PROTOCOL.md, Limits).
   router_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options.limits.max_frame_bytes * 4));
   router_.set(zmq::sockopt::router_mandatory, 1);  // sends to a gone peer fail: EHOSTUNREACH
-  router_.set(zmq::sockopt::sndhwm, 100000);
+  router_.set(zmq::sockopt::sndhwm, options.send_hwm);
   router_.set(zmq::sockopt::rcvhwm, 100000);
   router_.set(zmq::sockopt::linger, 2000);  // flush the last replies before the job ends
   const int hb = static_cast<int>(options.heartbeat_s * 1000);
@@ -140,6 +140,13 @@ void FrontDoor::on_submit(const std::string& connection, protocol::Submit& s) {
   };
   if (stopping_) {
     refuse({protocol::ErrorCode::kShuttingDown, "the server is shutting down", s.id, "submit"});
+    return;
+  }
+  if (static_cast<int64_t>(inflight_.count(connection)) > options_.max_inflight_per_connection) {
+    refuse({protocol::ErrorCode::kOverloaded,
+            "this connection already has " + std::to_string(options_.max_inflight_per_connection) +
+                " requests in flight (server.max_inflight_per_connection); retry when some have finished",
+            s.id, "submit"});
     return;
   }
   BuildLimits limits;

@@ -41,6 +41,14 @@ struct FrontDoorOptions {
   int world_size = 1;
   std::string model_name;
   std::string endpoint_file;  // when set, the bound address is written there once serving
+  // Back-pressure (PROTOCOL.md, "Back-pressure"). A connection may have this many requests
+  // in flight; the next submit is refused `overloaded` (terminal, with its id).
+  int64_t max_inflight_per_connection = 256;
+  // Replies queued toward one client that does not read (ZeroMQ's send high-water mark, in
+  // messages). When a reply would exceed it the client counts as gone: its requests are
+  // cancelled (KV freed) and nothing more is queued for it, so it can neither grow the
+  // server's memory nor hold up the step thread or other clients.
+  int send_hwm = 10000;
   // Set when the launcher sent this process a stop signal. Under mpirun this is how a
   // dead peer shows: Open MPI SIGTERMs the survivors and SIGKILLs them a second later
   // (odls_base_sigkill_timeout). When the step thread has not closed the outbox

@@ -49,4 +49,9 @@ bool InflightIds::contains(const std::string& connection, const std::string& id)
   return it != by_connection_.end() && it->second.count(id) > 0;
 }
 
+size_t InflightIds::count(const std::string& connection) const {
+  auto it = by_connection_.find(connection);
+  return it == by_connection_.end() ? 0 : it->second.size();
+}
+
 }  // namespace gossamer::protocol

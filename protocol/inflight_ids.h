@@ -33,6 +33,8 @@ class InflightIds {
 
   bool contains(const std::string& connection, const std::string& id) const;
   size_t size() const { return total_; }
+  // Requests in flight on one connection.
+  size_t count(const std::string& connection) const;
 
  private:
   std::map<std::string, std::set<std::string>> by_connection_;

@@ -169,7 +169,7 @@ void read_server(const Walker& w, const YAML::Node& n, ServerSettings* s) {
   w.each_key(n, "server",
              {"endpoint", "max_queue", "max_frame_bytes", "heartbeat_s", "max_context",
               "max_running", "default_max_tokens", "max_tokens", "curve_secret_key_file",
-              "curve_authorized_keys_file"},
+              "curve_authorized_keys_file", "max_inflight_per_connection", "send_hwm"},
              [&](const std::string& k, const YAML::Node& v, const std::string& path) {
                if (k == "endpoint") {
                  s->endpoint = w.scalar(v, path, "a ZeroMQ endpoint");
@@ -184,6 +184,8 @@ void read_server(const Walker& w, const YAML::Node& n, ServerSettings* s) {
                if (k == "max_running") s->max_running = static_cast<int>(w.integer(v, path, 1, 1 << 20));
                if (k == "default_max_tokens") s->default_max_tokens = w.integer(v, path, 1, 1 << 24);
                if (k == "max_tokens") s->max_tokens = w.integer(v, path, 1, 1 << 24);
+               if (k == "max_inflight_per_connection") s->max_inflight_per_connection = w.integer(v, path, 1, 1 << 24);
+               if (k == "send_hwm") s->send_hwm = static_cast<int>(w.integer(v, path, 1, 1 << 24));
                if (k == "curve_secret_key_file") s->curve_secret_key_file = w.scalar(v, path, "a path");
                if (k == "curve_authorized_keys_file")
                  s->curve_authorized_keys_file = w.scalar(v, path, "a path");

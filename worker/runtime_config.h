@@ -9,7 +9,8 @@
 //              kv_window_blocks: 0, comm_timeout_s: 60, device: cpu|cuda}
 //   server:   {endpoint: "tcp://*:5555", max_queue: 256, max_frame_bytes: 16777216,
 //              heartbeat_s: 5, max_context: 4096, max_running: 64, default_max_tokens: 512,
-//              max_tokens: 32768, curve_secret_key_file: "", curve_authorized_keys_file: ""}
+//              max_tokens: 32768, curve_secret_key_file: "", curve_authorized_keys_file: "",
+//              max_inflight_per_connection: 256, send_hwm: 10000}
 //   cluster:  {nodes: 1, ranks_per_node: 0, hostfile: ""}
 //
 // Every section and key is optional (defaults above); unknown keys and bad values are
@@ -64,6 +65,8 @@ struct ServerSettings {
   int max_running = 64;                           // sequences batched at once
   int64_t default_max_tokens = 512;               // when a submit sets no max_tokens
   int64_t max_tokens = 32768;                     // largest max_tokens a submit may ask
+  int64_t max_inflight_per_connection = 256;      // a connection's requests before `overloaded`
+  int send_hwm = 10000;                           // replies queued to a client that does not read
   std::string curve_secret_key_file;              // CURVE server key; empty = no auth
   std::string curve_authorized_keys_file;         // client public keys allowed in
 };

@@ -7,57 +7,13 @@
 
 #include <cstdlib>
 
-#include "client/client.h"
-#include "coordinator/front_door.h"
-#include "coordinator/inbox.h"
+#include "front_door_fixture.h"
 #include "protocol/encode.h"
 #include "protocol/server_messages.h"
 #include "service_helpers.h"
 
 namespace gossamer::testing {
 namespace {
-
-struct Door {
-  coordinator::Inbox inbox;
-  std::unique_ptr<coordinator::FrontDoor> door;
-  std::unique_ptr<client::Client> client;
-
-  explicit Door(coordinator::FrontDoorOptions o) {
-    const char* path = std::getenv("GOSSAMER_TOKENIZER");
-    if (!path) throw std::runtime_error("GOSSAMER_TOKENIZER is not set (scripts/test.sh sets it)");
-    static const Tokenizer tokenizer = Tokenizer::load(path);
-    o.endpoint = "tcp://127.0.0.1:*";
-    door = std::make_unique<coordinator::FrontDoor>(o, tokenizer, inbox);
-    door->start();
-    client = std::make_unique<client::Client>(door->bound_endpoint());
-  }
-  ~Door() {
-    client.reset();
-    door->request_stop(std::chrono::milliseconds(0));
-    door->join();
-  }
-
-  // The next error reply, failing the test when none comes within 5 s.
-  protocol::ErrorReply next_error() {
-    for (int i = 0; i < 50; ++i) {
-      auto m = client->poll(100ms);
-      if (!m) continue;
-      if (auto* e = std::get_if<protocol::ErrorReply>(&*m)) return *e;
-      ADD_FAILURE() << "unexpected reply: " << protocol::encode(*m);
-    }
-    ADD_FAILURE() << "no error reply within 5 s";
-    return {};
-  }
-
-  // How many submits the front door handed to the step thread so far.
-  size_t accepted() {
-    for (auto& e : inbox.drain(std::chrono::milliseconds(200)))
-      if (std::holds_alternative<coordinator::NewRequest>(e)) ++accepted_;
-    return accepted_;
-  }
-
-  size_t accepted_ = 0;
-};
 
 coordinator::FrontDoorOptions options() {
   coordinator::FrontDoorOptions o;
