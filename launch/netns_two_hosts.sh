@@ -7,6 +7,12 @@
 #
 #   launch/netns_two_hosts.sh [--ranks-per-host N] COMMAND [ARGS...]
 #   launch/netns_two_hosts.sh build/tests/comm/mpi/test_comm_mpi collectives
+#   launch/netns_two_hosts.sh --shell SCRIPT [ARGS...]
+#
+# --shell runs SCRIPT itself on nodea (not under mpirun), with GOSSAMER_MPIRUN_ARGS holding
+# the mpirun options for the two hosts, shell-quoted (eval "args=($GOSSAMER_MPIRUN_ARGS)"),
+# so a script can start a job across the hosts and talk to rank 0 from nodea, as a client
+# on the first host would.
 #
 # Needs root (CAP_SYS_ADMIN + CAP_NET_ADMIN) and unshare/ip (util-linux, iproute2).
 # Everything lives in a private network + mount namespace created for this run: no
@@ -29,7 +35,9 @@ if [ "${1:-}" = "--rsh" ]; then
 fi
 
 per_host=2
+shell_mode=""
 if [ "${1:-}" = "--ranks-per-host" ]; then per_host=$2; shift 2; fi
+if [ "${1:-}" = "--shell" ]; then shell_mode=1; shift; fi
 if [ $# -eq 0 ]; then
   echo "usage: launch/netns_two_hosts.sh [--ranks-per-host N] COMMAND [ARGS...]" >&2
   exit 2
@@ -46,7 +54,7 @@ if [ -z "${GOSSAMER_NETNS_INNER:-}" ]; then
     exit 77
   fi
   GOSSAMER_NETNS_INNER=1 exec unshare --net --mount --propagation private "$self" \
-    --ranks-per-host "$per_host" "$@"
+    --ranks-per-host "$per_host" ${shell_mode:+--shell} "$@"
 fi
 
 # ---- inner mode: build the two hosts, then run mpirun from nodea --------------------------
@@ -73,5 +81,9 @@ echo "netns_two_hosts: $np ranks, $per_host on nodea (10.77.0.1) and $per_host o
 # Which rank runs where, for the log (ranks 0..per_host-1 on nodea).
 ip netns exec gossamer-a unshare --uts sh -c \
   "hostname nodea; mpirun ${mpirun_args[*]@Q} --tag-output hostname" | sort
+if [ -n "$shell_mode" ]; then
+  GOSSAMER_MPIRUN_ARGS="${mpirun_args[*]@Q}" exec ip netns exec gossamer-a unshare --uts \
+    sh -c 'hostname nodea; exec "$@"' sh "$@"
+fi
 exec ip netns exec gossamer-a unshare --uts sh -c \
   "hostname nodea; exec mpirun ${mpirun_args[*]@Q} ${*@Q}"
