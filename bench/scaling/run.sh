@@ -6,6 +6,10 @@
 #
 #   bench/scaling/run.sh                 # tiny + medium
 #   MODELS=tiny bench/scaling/run.sh     # one of them
+#   TWO_HOSTS=1 bench/scaling/run.sh     # np 2 and 4 split over two hosts (network namespaces
+#                                        # joined by TCP, launch/netns_two_hosts.sh): the cost
+#                                        # of TCP between hosts beside shared memory; results
+#                                        # as scaling-<model>-2hosts.json
 # Environment: BUILD (build), MEDIUM_DIR (/tmp/gossamer-medium), TIMEOUT_S (60; 0 makes
 # the MPI backend use blocking collectives), MPIRUN_ARGS (extra mpirun flags).
 set -euo pipefail
@@ -20,6 +24,17 @@ mkdir -p "$OUT"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_mpi_yield_when_idle=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
 MPIRUN="mpirun --oversubscribe --bind-to none ${MPIRUN_ARGS:-}"
+TWO_HOSTS=${TWO_HOSTS:-0}
+
+# Runs "$@" on np ranks: on this box, or (TWO_HOSTS=1, np > 1) half of them on each host.
+launch() {
+  local np=$1; shift
+  if [[ $TWO_HOSTS == 1 && $np -gt 1 ]]; then
+    launch/netns_two_hosts.sh --ranks-per-host $((np / 2)) "$@"
+  else
+    $MPIRUN -np "$np" "$@"
+  fi
+}
 
 # The layouts of tests/mpi (equivalence-tested), by world size.
 L1="tp=1"
@@ -28,13 +43,14 @@ L4="tp=4;tp=4,ep=4;dp=4,ep=4;tp=2,dp=2,ep=4;tp=2,pp=2;dp=2,ep=2,pp=2"
 
 run_model() {  # name dir extra-args...
   local name=$1 dir=$2; shift 2
+  [[ $TWO_HOSTS == 1 ]] && name="$name-2hosts"
   local parts=()
   for np in 1 2 4; do
     local layouts=$L1
     [[ $np == 2 ]] && layouts=$L2
     [[ $np == 4 ]] && layouts=$L4
     local part="$OUT/scaling-$name-np$np.json"
-    $MPIRUN -np "$np" "$BUILD/bench/bench_scaling" --model "$dir" --label "$name" \
+    launch "$np" "$BUILD/bench/bench_scaling" --model "$dir" --label "$name" \
       --layouts "$layouts" --comm-timeout-s "$TIMEOUT_S" --out "$part" "$@"
     parts+=("$part")
   done

@@ -29,6 +29,10 @@ struct DenseRows {
   const float* bias = nullptr;  // [out] or null
 };
 
+// x[n, in] -> the pairs layout above (block = kAvx2PairBlock or kAvx512PairBlock), rows
+// xp_stride apart (in rounded up to a whole block; the padding is zeroed).
+void pack_pairs(const float* x, int64_t n, int64_t in, int64_t block, float* xp, int64_t xp_stride);
+
 void dense_bf16_rows_avx2(const DenseRows& job, int64_t row_begin, int64_t row_end);
 void dense_f32_rows_avx2(const DenseRows& job, int64_t row_begin, int64_t row_end);
 // Only call when isa_supported(Isa::kAvx512, ...) (kernels/cpu/isa.h).

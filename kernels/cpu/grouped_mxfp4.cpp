@@ -1,14 +1,13 @@
-// Grouped MXFP4 expert matmul, CPU (AVX2 + FMA).
+// Grouped MXFP4 expert matmul, CPU.
 //
-// Why tiles: the per-expert kernel (kernels/cpu/mxfp4_linear.cpp) decodes each weight block
-// inside the dot product and shares it among at most 4 tokens, so a prefill step decodes
-// every expert matrix (rows / 4) times. Here a tile of kTileRows weight rows is decoded
-// once into f32 (exact: e2m1 values times a power of two) in a per-thread scratch that
-// stays in L2, and a register-blocked micro-kernel (kernels/cpu/grouped_mxfp4_tile.h: 4
-// weight rows x 3 input rows on AVX2, 4 x 6 on AVX-512) runs it against all of the
-// expert's rows.
-// Accumulation is f32 in 8 lanes along the contraction axis, then one horizontal sum; the
-// order for a given (row, output) does not depend on how many rows the expert has.
+// Why tiles: a per-expert kernel that decodes each weight block inside the dot product
+// shares the decode among at most a few tokens, so a prefill step would decode every
+// expert matrix (rows / 4) times. Here a tile of kTileRows weight rows is decoded once into
+// bf16 (exact: e2m1 values times a power of two) in a per-thread scratch that stays in L2,
+// and the dense bf16 micro-kernels (kernels/cpu/dense_rows.h: AVX2 or AVX-512, picked at
+// run time) run it against all of the expert's rows. Experts with at most
+// kMxfp4GemvMaxTokens rows (decode steps) skip the tile and decode in registers instead
+// (kernels/cpu/mxfp4_gemv.h). Accumulation is f32 in either path.
 #include "kernels/cpu/grouped_mxfp4.h"
 
 #include <immintrin.h>
@@ -20,8 +19,9 @@
 #include <vector>
 
 #include "core/mxfp4.h"
+#include "kernels/cpu/dense_rows.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/mxfp4_avx2.h"
-#include "kernels/cpu/grouped_mxfp4_tile.h"
 #include "kernels/cpu/mxfp4_gemv.h"
 
 namespace gossamer::kernels::cpu {
@@ -42,8 +42,13 @@ inline float swiglu_value(float gate, float lin, const SwigluEpilogue& s) {
 
 // Per thread, grown once to the largest `in` seen, then reused by every call.
 struct Scratch {
-  std::vector<float> tile, dots;  // [kTileRows, in] decoded weights, [kRowChunk, kTileRows]
-  std::vector<float> lanes;       // [kRowChunk, kTileRows, 16] lane sums between K blocks
+  std::vector<uint16_t> tile;     // [kTileRows, in] decoded weights, bf16
+  std::vector<float> dots;        // [kRowChunk, kTileRows]
+  std::vector<float> xpanel;      // [kRowChunk, in rounded up] the rows, pairs layout
+  // Which rows xpanel holds: (first row, rows, call). `call` tells calls apart that reuse
+  // the same x buffer with new values (every layer does).
+  int64_t packed_from = -1, packed_rows = 0;
+  uint64_t packed_call = 0;
   // At least kMinTileIn columns: both projections of gpt-oss (in = 2880) fit the first
   // size, so a thread's buffer grows once, whichever projection it meets first (which
   // thread runs which projection changes from step to step).
@@ -55,7 +60,8 @@ struct Scratch {
     in = std::max(in, kMinTileIn);
     if (tile.size() < static_cast<size_t>(kTileRows * in)) tile.resize(static_cast<size_t>(kTileRows * in));
     reserve_dots();
-    if (lanes.empty()) lanes.resize(static_cast<size_t>(kRowChunk * kTileRows * 16));
+    if (xpanel.size() < static_cast<size_t>(kRowChunk * (in + kAvx512PairBlock)))
+      xpanel.resize(static_cast<size_t>(kRowChunk * (in + kAvx512PairBlock)));
   }
 };
 
@@ -69,6 +75,7 @@ struct Problem {
   int64_t out, in;
   bool avx512;
   const float* split_x;  // [groups][kMxfp4GemvMaxTokens][in]: GEMV experts' rows, split order
+  uint64_t call;         // distinct for every grouped_mxfp4 call of the process
 
   const float* x_row(int64_t r) const { return x + (groups.row_index ? int64_t{groups.row_index[r]} : r) * in; }
 };
@@ -104,35 +111,59 @@ void direct_tile(const Problem& pb, int tokens, int64_t e, int64_t row0, int64_t
 
 // ---- GEMM path: decoded tile x all rows --------------------------------------------------
 
-// Rows [o0, o1) of w as f32, row-major with stride w.in.
-void decode_tile(const Mxfp4Weight& w, int64_t o0, int64_t o1, float* dst) {
+// Rows [o0, o1) of w as bf16, row-major with stride w.in. Exact: an e2m1 value times a
+// power of two has at most 2 significant bits, and bf16 has f32's exponent range, so
+// dropping the low half of the f32 bits loses nothing.
+void decode_tile_bf16(const Mxfp4Weight& w, int64_t o0, int64_t o1, uint16_t* dst) {
   const auto& st = mxfp4_scale_table();
   const int64_t nb = w.in / kMxfp4BlockSize;
   for (int64_t o = o0; o < o1; ++o) {
     const uint8_t* blocks = w.blocks + o * w.stride() * kMxfp4BytesPerBlock;
     const uint8_t* scales = w.scales + o * w.stride();
-    float* d = dst + (o - o0) * w.in;
+    uint16_t* d = dst + (o - o0) * w.in;
     for (int64_t g = 0; g < nb; ++g) {
       __m256 v[4];
       mxfp4_decode_block_x2(blocks + g * kMxfp4BytesPerBlock, v);
       const __m256 half_scale = _mm256_set1_ps(0.5f * st[scales[g]]);
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) _mm256_storeu_ps(d + g * 32 + i * 8, _mm256_mul_ps(v[i], half_scale));
+#pragma GCC unroll 2
+      for (int i = 0; i < 4; i += 2) {
+        const __m256i a = _mm256_srli_epi32(_mm256_castps_si256(_mm256_mul_ps(v[i], half_scale)), 16);
+        const __m256i b = _mm256_srli_epi32(_mm256_castps_si256(_mm256_mul_ps(v[i + 1], half_scale)), 16);
+        // packus interleaves the 128-bit lanes (a0-3 b0-3 a4-7 b4-7): put them back in order.
+        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xD8);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + g * 32 + i * 8), packed);
+      }
     }
   }
 }
 
-// Rows [r0, r1) of expert e against weight rows [o0, o1): decode once, then the dot
-// products kRowChunk input rows at a time into `dots`, then bias and the epilogue.
+// Rows [r0, r1) of expert e against weight rows [o0, o1): decode the tile once into bf16,
+// then the dense bf16 kernels (kernels/cpu/dense_rows.h) multiply it against the expert's
+// rows, kRowChunk at a time, into `dots`; then bias and the epilogue. The decoded tile is
+// half the bytes an f32 one would be, which is what the micro-kernel streams from L2.
 void gemm_tile(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_t o0, int64_t o1, Scratch& s) {
-  decode_tile(pb.weights[e], o0, o1, s.tile.data());
+  decode_tile_bf16(pb.weights[e], o0, o1, s.tile.data());
   const int64_t nrows = o1 - o0;
+  const int64_t block = pb.avx512 ? kAvx512PairBlock : kAvx2PairBlock;
+  const int64_t x_stride = (pb.in + block - 1) / block * block;
   for (int64_t rc = r0; rc < r1; rc += kRowChunk) {
     const int64_t m = std::min(r1, rc + kRowChunk) - rc;
-    const float* xp[kRowChunk];
-    for (int64_t t = 0; t < m; ++t) xp[t] = pb.x_row(rc + t);
-    if (pb.avx512) tile_dots_avx512(s.tile.data(), nrows, pb.in, xp, m, s.dots.data(), kTileRows, s.lanes.data());
-    else tile_dots_avx2(s.tile.data(), nrows, pb.in, xp, m, s.dots.data(), kTileRows, s.lanes.data());
+    // Consecutive tiles of one expert on a thread share the packed rows.
+    if (s.packed_from != rc || s.packed_rows != m || s.packed_call != pb.call) {
+      for (int64_t t = 0; t < m; ++t) pack_pairs(pb.x_row(rc + t), 1, pb.in, block, s.xpanel.data() + t * x_stride, x_stride);
+      s.packed_from = rc, s.packed_rows = m, s.packed_call = pb.call;
+    }
+    DenseRows job;
+    job.y = s.dots.data();
+    job.y_stride = kTileRows;
+    job.x = s.xpanel.data();
+    job.x_stride = x_stride;
+    job.w = s.tile.data();
+    job.w_stride = pb.in;
+    job.in = pb.in;
+    job.n = m;
+    if (pb.avx512) dense_bf16_rows_avx512(job, 0, nrows);
+    else dense_bf16_rows_avx2(job, 0, nrows);
     for (int64_t t = 0; t < m; ++t) finish_row(pb, e, rc + t, o0, o1, s.dots.data() + t * kTileRows);
   }
 }
@@ -143,6 +174,11 @@ void run_item(const Problem& pb, int64_t e, int64_t o0, int64_t o1, Scratch& scr
   if (m <= kDirectMaxRows) return direct_tile(pb, static_cast<int>(m), e, r0, o0, o1, scratch);
   scratch.reserve(pb.in);
   gemm_tile(pb, e, r0, r0 + m, o0, o1, scratch);
+}
+
+uint64_t next_call_id() {
+  static std::atomic<uint64_t> calls{0};
+  return ++calls;
 }
 
 }  // namespace
@@ -165,8 +201,8 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
                         split.data() + (e * kMxfp4GemvMaxTokens + t) * in);
     }
   }
-  const Problem pb{y,  x,  groups, weights, bias, swiglu, weights[0].out, in, allow_avx512 && cpu_has_avx512(),
-                   split.data()};
+  const Problem pb{y,  x,  groups, weights, bias, swiglu, weights[0].out, in, allow_avx512 && active_isa() == Isa::kAvx512,
+                   split.data(), next_call_id()};
   const int64_t tiles = (pb.out + kTileRows - 1) / kTileRows;
   // Cost of one tile of expert e ~ rows x (tokens + decode); items are enumerated (e, tile)
   // and chunk c takes those whose start cost falls in [c, c+1) * total / chunks.

@@ -23,7 +23,10 @@ constexpr int64_t kRowUnit = 16;
 // A chunk smaller than this many multiply-adds costs more to hand out than to run.
 constexpr int64_t kMinChunkMacs = int64_t(1) << 18;
 
-// x[n, in] -> the pairs layout of dense_rows.h: per block, even inputs then odd ones.
+using RowsKernel = void (*)(const DenseRows&, int64_t, int64_t);
+
+}  // namespace
+
 void pack_pairs(const float* x, int64_t n, int64_t in, int64_t block, float* xp, int64_t xp_stride) {
   const int64_t half = block / 2;
   for (int64_t t = 0; t < n; ++t) {
@@ -36,10 +39,6 @@ void pack_pairs(const float* x, int64_t n, int64_t in, int64_t block, float* xp,
     }
   }
 }
-
-using RowsKernel = void (*)(const DenseRows&, int64_t, int64_t);
-
-}  // namespace
 
 void linear_with_isa(Isa isa, ThreadPool& pool, float* y, const float* x, int64_t n, const DenseWeight& w,
                      const float* bias) {
