@@ -79,6 +79,9 @@ wait "$driver2" 2>/dev/null || driver2_rc=${driver2_rc:-$?}
 kill "$server_pid" 2>/dev/null || true
 server_pid=""
 
+for f in "$tmp/run1.err" "$tmp/run2.err"; do
+  [ -s "$f" ] && { echo "== $(basename "$f") (driver's stderr)"; tail -20 "$f"; }
+done
 python3 - "$tmp" "$OUT/soak.json" "$run1_rc" "$rss_end" "$killed_at" "${follower_exit:-}" "$driver2_rc" \
   "$COMM_TIMEOUT" <<'PY'
 import json, sys
