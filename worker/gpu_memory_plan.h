@@ -5,7 +5,7 @@
 // cuBLAS / NCCL / the sampler), and the KV pools take the rest of the fraction. The
 // full-attention pool grows to fill it (never below the blocks the caller asked for: a
 // pool that cannot hold them is a start-up error naming the numbers); the sliding-window
-// pool keeps its size. Pure arithmetic, so it is tested on the CPU.
+// pool keeps its size. The growth stops at GpuMemoryInputs::max_full_blocks. Pure arithmetic, so it is tested on the CPU.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -25,6 +25,10 @@ struct GpuMemoryInputs {
   size_t full_block_bytes = 0;
   size_t window_block_bytes = 0;
   KvPoolSizes requested;       // the blocks the caller asked for (the minimum)
+  // The pool grows to at most this many blocks (or the requested count, if larger): the
+  // planner's host-side bookkeeping is per block, and a small model's blocks are so small
+  // that the memory alone would allow billions.
+  int64_t max_full_blocks = int64_t{1} << 20;
 };
 
 struct GpuMemoryPlan {
