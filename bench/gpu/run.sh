@@ -70,7 +70,7 @@ cmake_args=(-S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGOSSAMER_CUDA
 if [[ -n ${CUDA_ARCH:-} ]]; then cmake_args+=("-DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH"); fi
 cmake "${cmake_args[@]}" >"$WORK/cmake.log" 2>&1 || { cat "$WORK/cmake.log"; die "cmake configure failed"; }
 grep -q "CUDA=ON" "$WORK/cmake.log" || die "CMake did not enable the CUDA backend (see gossamer: line above)"
-targets=(gossamer test_kernels test_comm)
+targets=(gossamer test_kernels test_comm test_worker)
 HAVE_MPI=0
 if grep -q "MPI=ON" "$WORK/cmake.log" && command -v mpirun >/dev/null 2>&1; then
   HAVE_MPI=1
@@ -85,6 +85,10 @@ step "2/7 CUDA tests"
 if grep -q "SKIPPED \]" "$WORK/test_kernels.log"; then die "CUDA kernel tests skipped on a machine with a GPU"; fi
 "$BUILD/tests/test_comm" --gtest_filter='LocalCommunicatorOnGpu.*:StagedDeviceCommunicator.*:NcclCommunicator.*' 2>&1 | tee "$WORK/test_comm.log"
 if grep -q "SKIPPED \]" "$WORK/test_comm.log"; then die "device communicator tests skipped on a machine with a GPU"; fi
+# The forward pass through the executor on the GPU: step-array upload, weight upload, the
+# tiny golden checkpoint against the bf16 tier and greedy tokens equal to the CPU's.
+"$BUILD/tests/test_worker" --gtest_filter='StepArrays.*:WeightPrep.*:Layouts/GpuForward.*' 2>&1 | tee "$WORK/test_worker.log"
+if grep -q "SKIPPED \]" "$WORK/test_worker.log"; then die "GPU forward-pass tests skipped on a machine with a GPU"; fi
 if [[ $HAVE_MPI == 1 ]]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   # Two ranks on one GPU: only the staged communicator can (NCCL needs a GPU per rank).
