@@ -41,6 +41,7 @@ GpuMemoryPlan plan_gpu_memory(const GpuMemoryInputs& in) {
                    gib(requested), in.requested.full_blocks, in.requested.window_blocks, gib(plan.kv_budget_bytes),
                    in.fraction * 100, gib(in.total_bytes), gib(plan.used_before_bytes), gib(in.workspace_bytes),
                    gib(in.logits_bytes), gib(in.headroom_bytes));
+  if (!in.grow) return plan;
   const size_t fit = (plan.kv_budget_bytes - window) / in.full_block_bytes;
   const auto cap = static_cast<size_t>(std::max<int64_t>(in.max_full_blocks, in.requested.full_blocks));
   plan.pools.full_blocks = static_cast<int>(std::min({fit, cap, static_cast<size_t>(INT32_MAX)}));

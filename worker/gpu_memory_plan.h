@@ -29,6 +29,10 @@ struct GpuMemoryInputs {
   // planner's host-side bookkeeping is per block, and a small model's blocks are so small
   // that the memory alone would allow billions.
   int64_t max_full_blocks = int64_t{1} << 20;
+  // False: keep the requested pools (checked to fit). For ranks sharing one GPU (the staged
+  // communicator's test layouts), where each rank growing into the shared free memory would
+  // take it several times over.
+  bool grow = true;
 };
 
 struct GpuMemoryPlan {

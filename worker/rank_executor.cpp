@@ -147,6 +147,8 @@ RankExecutor::~RankExecutor() = default;
 // Every rank must hold pools of the same size (rank 0 plans for all), so the smallest
 // rank's figure wins.
 void RankExecutor::plan_device_memory(KvCacheConfig& kv) {
+  // Every rank's weights are on its GPU before anyone measures (ranks may share a GPU).
+  world_.barrier();
   GpuMemoryInputs in;
   const kernels::DeviceMemory mem = kernels::device_memory();
   in.total_bytes = mem.total_bytes;
@@ -158,6 +160,7 @@ void RankExecutor::plan_device_memory(KvCacheConfig& kv) {
                     static_cast<size_t>(weights_.unembedding.out);
   std::tie(in.full_block_bytes, in.window_block_bytes) = kv_block_bytes(kv);
   in.requested = kv.pools;
+  in.grow = options_.gpu_comm != GpuComm::kStaged || world_.size() == 1;
   GpuMemoryPlan plan = plan_gpu_memory(in);
   int64_t mine = plan.pools.full_blocks;
   std::vector<int64_t> all(static_cast<size_t>(world_.size()));

@@ -55,6 +55,16 @@ TEST(GpuMemoryPlan, GrowthStopsAtTheBlockCap) {
   EXPECT_EQ(plan_gpu_memory(in).pools.full_blocks, 1000);
 }
 
+TEST(GpuMemoryPlan, WithoutGrowthThePoolsStayAsAsked) {
+  GpuMemoryInputs in = h200_like();
+  in.grow = false;
+  const GpuMemoryPlan plan = plan_gpu_memory(in);
+  EXPECT_EQ(plan.pools.full_blocks, 1000);
+  EXPECT_EQ(plan.pools.window_blocks, 512);
+  in.fraction = 0.25;  // still checked to fit
+  EXPECT_THROW(plan_gpu_memory(in), Error);
+}
+
 TEST(GpuMemoryPlan, RequestThatDoesNotFitIsAClearError) {
   GpuMemoryInputs in = h200_like();
   in.fraction = 0.25;  // 25 GiB allowed < 24 GiB taken + 1000 MiB + 1 GiB
