@@ -28,7 +28,7 @@ struct GpuMemoryInputs {
   // The pool grows to at most this many blocks (or the requested count, if larger): the
   // planner's host-side bookkeeping is per block, and a small model's blocks are so small
   // that the memory alone would allow billions.
-  int64_t max_full_blocks = int64_t{1} << 20;
+  int64_t max_full_blocks = int64_t{1} << 18;
   // False: keep the requested pools (checked to fit). For ranks sharing one GPU (the staged
   // communicator's test layouts), where each rank growing into the shared free memory would
   // take it several times over.

@@ -74,7 +74,7 @@ targets=(gossamer test_kernels test_comm test_worker)
 HAVE_MPI=0
 if grep -q "MPI=ON" "$WORK/cmake.log" && command -v mpirun >/dev/null 2>&1; then
   HAVE_MPI=1
-  targets+=(test_comm_mpi)
+  targets+=(test_comm_mpi test_parallel_equivalence)
 fi
 cmake --build "$BUILD" -j "$(nproc)" --target "${targets[@]}"
 nvcc -O2 -arch=native -o "$BUILD/copy_bandwidth" bench/gpu/copy_bandwidth.cu
@@ -95,6 +95,14 @@ if [[ $HAVE_MPI == 1 ]]; then
   tests/expect_pass.sh "[1-9][0-9]* checks, 0 failed: PASSED" \
     mpirun --oversubscribe --bind-to none -np 2 "$BUILD/tests/comm/mpi/test_comm_mpi" device-staged ||
     die "device collectives (staged, 2 ranks on one GPU) failed"
+  # 2-rank layouts of the tiny model on this one GPU (staged communicator) against the
+  # one-GPU run: bf16-level logits, identical greedy prefixes (tests/mpi/parallel_equivalence.cpp).
+  for layout in tp=2 dp=2,ep=2 pp=2; do
+    tests/expect_pass.sh "^[1-9][0-9]* passed, 0 failed$" \
+      mpirun --oversubscribe --bind-to none -np 2 "$BUILD/tests/mpi/test_parallel_equivalence" \
+      --parallel "$layout" --device cuda --gpu-comm staged ||
+      die "2-rank layout $layout on one GPU (staged) differs from one GPU"
+  done
 else
   echo "(no MPI in this build or no mpirun: multi-rank device collectives not run)"
 fi
