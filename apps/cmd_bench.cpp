@@ -12,6 +12,7 @@
 #include "apps/common.h"
 #include "apps/mpi_world.h"
 #include "core/timer.h"
+#include "kernels/exec.h"
 
 namespace gossamer::apps {
 namespace {
@@ -27,6 +28,13 @@ struct BenchOptions {
 
 struct BenchFigures {
   double load_s = 0, prefill_tps = 0, decode_tps = 0;
+  // Until every sequence of the batch has its first token (at batch 1: time to first
+  // token); the best run's.
+  double ttft_s = -1;
+  // GPU runs: device memory in use after the runs (cudaMemGetInfo: total - free, every
+  // process on the GPU). Weights, workspace and KV pools are allocated at start and the
+  // libraries' workspaces on the first steps, so this is the peak. 0 on the CPU.
+  size_t peak_gpu_bytes = 0;
 };
 
 // Distinct prompts (no two sequences share a prefix), ids spread over the vocabulary.
@@ -51,6 +59,7 @@ BenchFigures measure(worker::Engine& engine, const BenchOptions& o) {
     for (const auto& res : results) decoded += res.tokens.size() > 1 ? static_cast<double>(res.tokens.size() - 1) : 0;
     const auto& first = results.at(0);
     f.prefill_tps = std::max(f.prefill_tps, static_cast<double>(o.prompt_tokens) * o.batch / first.prefill_seconds);
+    if (f.ttft_s < 0 || first.prefill_seconds < f.ttft_s) f.ttft_s = first.prefill_seconds;
     if (first.decode_seconds > 0) f.decode_tps = std::max(f.decode_tps, decoded / first.decode_seconds);
   }
   return f;
@@ -79,7 +88,10 @@ void report(const BenchOptions& o, const worker::RuntimeConfig& config, const mo
                       {"load_seconds", f.load_s},
                       {"prefill_tokens_per_s", f.prefill_tps},
                       {"decode_tokens_per_s", f.decode_tps},
-                      {"peak_rss_bytes", peak_rss_bytes()}};
+                      {"peak_rss_bytes", peak_rss_bytes()},
+                      {"ttft_seconds", f.ttft_s},
+                      {"device", config.runtime.device}};
+  if (config.runtime.device == "cuda") j["peak_gpu_bytes"] = f.peak_gpu_bytes;
   const std::string path = o.json_out.empty() ? "bench/results/bench-" + label + ".json" : o.json_out;
   const auto parent = std::filesystem::path(path).parent_path();
   std::filesystem::create_directories(parent.empty() ? "." : parent);
@@ -117,6 +129,7 @@ void add_bench_command(CLI::App& app) {
       if (!engine.is_coordinator()) return engine.follow();
       BenchFigures f = measure(engine, *opt);
       f.load_s = load_s;
+      if (engine.executor().device() == Device::kCUDA) f.peak_gpu_bytes = kernels::device_memory().in_use();
       report(*opt, config, engine.config(), world.size(), f);
     });
   });

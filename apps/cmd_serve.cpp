@@ -39,6 +39,8 @@ struct ServeArgs {
   std::string model, config, parallel, endpoint, tokenizer, layout, pid_file, endpoint_file;
   int threads = -1, max_context = 0, kv_block_size = 0, max_queue = 0, max_running = 0;
   std::string device;  // empty: the config's runtime.device
+  std::string gpu_comm;  // empty: the config's runtime.gpu_comm
+  double gpu_memory_fraction = 0;  // 0: the config's
   int64_t kv_blocks = -1, kv_window_blocks = -1, max_batch_tokens = 0, default_max_tokens = 0;
   double comm_timeout_s = -1, heartbeat_s = 0;
   bool no_prefix_cache = false;
@@ -52,6 +54,8 @@ worker::RuntimeConfig load_config(const ServeArgs& a) {
   if (!a.endpoint.empty()) cfg.server.endpoint = a.endpoint;
   if (a.threads >= 0) cfg.runtime.threads = a.threads;
   if (!a.device.empty()) cfg.runtime.device = a.device;
+  if (!a.gpu_comm.empty()) cfg.runtime.gpu_comm = a.gpu_comm;
+  if (a.gpu_memory_fraction > 0) cfg.runtime.gpu_memory_fraction = a.gpu_memory_fraction;
   if (a.max_context > 0) cfg.server.max_context = a.max_context;
   if (a.kv_block_size > 0) cfg.runtime.kv_block_size = a.kv_block_size;
   if (a.kv_blocks >= 0) cfg.runtime.kv_blocks = a.kv_blocks;
@@ -91,6 +95,8 @@ void serve(const ServeArgs& args) {
   ex.parallel = cfg.parallel.sizes;
   ex.dispatch = worker::parse_moe_dispatch(cfg.parallel.moe_dispatch);
   ex.device = kernels::parse_device(cfg.runtime.device);
+  ex.gpu_comm = worker::parse_gpu_comm(cfg.runtime.gpu_comm);
+  ex.gpu_memory_fraction = cfg.runtime.gpu_memory_fraction;
   ex.threads = cfg.runtime.threads;
   ex.block_size = bs;
   // Default pool: room for 8 full-context sequences per replica.
@@ -214,6 +220,11 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "CPU threads per rank (0 = all)");
   cmd->add_option("--device", a->device, "Where the forward pass runs: cpu or cuda (runtime.device)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--gpu-comm", a->gpu_comm, "GPU ranks: nccl or staged (runtime.gpu_comm)")
+      ->check(CLI::IsMember({"nccl", "staged"}));
+  cmd->add_option("--gpu-memory-fraction", a->gpu_memory_fraction,
+                  "Share of each GPU's memory to use (runtime.gpu_memory_fraction, default 0.9)")
+      ->check(CLI::Range(0.01, 1.0));
   cmd->add_option("--max-context", a->max_context, "Tokens per sequence (prompt + output)");
   cmd->add_option("--kv-block-size", a->kv_block_size, "Tokens per KV block");
   cmd->add_option("--kv-blocks", a->kv_blocks, "Full-attention KV blocks per DP replica (0 = 8 full contexts)");

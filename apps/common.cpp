@@ -38,6 +38,14 @@ void ModelOptions::add_to(CLI::App* cmd) {
   cmd->add_option("--threads", threads, "CPU threads per rank (0 = all)");
   cmd->add_option("--device", device, "Where the forward pass runs: cpu or cuda (runtime.device)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--gpu-comm", gpu_comm,
+                  "GPU ranks: activations over nccl (a GPU per rank) or staged (MPI via host memory; ranks may "
+                  "share a GPU) (runtime.gpu_comm)")
+      ->check(CLI::IsMember({"nccl", "staged"}));
+  cmd->add_option("--gpu-memory-fraction", gpu_memory_fraction,
+                  "Share of each GPU's memory for weights, workspace and KV cache (runtime.gpu_memory_fraction, "
+                  "default 0.9)")
+      ->check(CLI::Range(0.01, 1.0));
   cmd->add_option("--max-context", max_context, "Tokens the KV cache holds per sequence")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -55,6 +63,8 @@ worker::RuntimeConfig ModelOptions::resolve() const {
   if (!dispatch.empty()) c.parallel.moe_dispatch = dispatch;
   if (threads >= 0) c.runtime.threads = threads;
   if (!device.empty()) c.runtime.device = device;
+  if (!gpu_comm.empty()) c.runtime.gpu_comm = gpu_comm;
+  if (gpu_memory_fraction > 0) c.runtime.gpu_memory_fraction = gpu_memory_fraction;
   if (c.model.path.empty())
     GOSSAMER_THROW(kInvalidArgument, "no model: give --model DIR or a --config with model.path");
   return c;
@@ -68,6 +78,8 @@ worker::EngineOptions ModelOptions::engine_options(const worker::RuntimeConfig& 
   o.parallel = c.parallel.sizes;
   o.dispatch = worker::parse_moe_dispatch(c.parallel.moe_dispatch);
   o.device = kernels::parse_device(c.runtime.device);
+  o.gpu_comm = worker::parse_gpu_comm(c.runtime.gpu_comm);
+  o.gpu_memory_fraction = c.runtime.gpu_memory_fraction;
   o.threads = c.runtime.threads;
   o.block_size = c.runtime.kv_block_size;
   o.max_context = max_context;

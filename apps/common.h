@@ -22,6 +22,8 @@ struct ModelOptions {
   std::string dispatch;     // --moe-dispatch allgather | alltoall
   int threads = -1;
   std::string device;  // empty: the config's runtime.device
+  std::string gpu_comm;           // empty: the config's runtime.gpu_comm
+  double gpu_memory_fraction = 0;  // 0: the config's runtime.gpu_memory_fraction
   int max_context = 4096;
   int prefill_chunk = 0;
   // Registers --config, --model, --layout, --parallel, --moe-dispatch, --threads,

@@ -1,6 +1,13 @@
 #include "kernels/exec.h"
 
 #include "core/error.h"
+#include "core/log.h"
+#include <cstring>
+
+#ifdef GOSSAMER_HAVE_CUDA
+#include "kernels/cuda/device.h"
+#include "kernels/cuda/memory.h"
+#endif
 
 namespace gossamer::kernels {
 
@@ -9,15 +16,55 @@ void unsupported_device(const char* op, const Exec& exec) {
                  device_name(exec.device));
 }
 
+void copy_on_device(const Exec& exec, void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  if (exec.device == Device::kCPU) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#ifdef GOSSAMER_HAVE_CUDA
+  if (exec.device == Device::kCUDA) return cuda::copy_d2d_async(dst, src, bytes, exec.stream);
+#endif
+  unsupported_device("copy_on_device", exec);
+}
+
+void copy_to_host(const Exec& exec, void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  if (exec.device == Device::kCPU) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+#ifdef GOSSAMER_HAVE_CUDA
+  if (exec.device == Device::kCUDA) {
+    cuda::copy_d2h_async(dst, src, bytes, exec.stream);
+    cuda::synchronize(exec.stream);
+    return;
+  }
+#endif
+  unsupported_device("copy_to_host", exec);
+}
+
+DeviceMemory device_memory() {
+  DeviceMemory m;
+#ifdef GOSSAMER_HAVE_CUDA
+  if (cuda_device_count() == 0) return m;
+  const auto info = cuda::memory_info();
+  m.total_bytes = info.total_bytes;
+  m.free_bytes = info.free_bytes;
+#endif
+  return m;
+}
+
 Device parse_device(const std::string& name) {
   if (name == "cpu") return Device::kCPU;
   if (name == "cuda") return Device::kCUDA;
   GOSSAMER_THROW(kInvalidArgument, "device '{}' is not one of cpu, cuda", name);
 }
 
-Exec open_device(Device device, ThreadPool* pool) {
+Exec open_device(Device device, ThreadPool* pool, bool share_gpus) {
   if (device == Device::kCPU) return Exec::cpu(pool);
 #ifndef GOSSAMER_HAVE_CUDA
+  (void)share_gpus;
   GOSSAMER_THROW(kUnsupported,
                  "runtime.device is cuda, but this build has no CUDA backend (it is compiled when "
                  "CMake finds nvcc); use device: cpu or rebuild on a machine with the CUDA toolkit");
@@ -27,14 +74,15 @@ Exec open_device(Device device, ThreadPool* pool) {
     GOSSAMER_THROW(kUnsupported,
                    "runtime.device is cuda, but no CUDA GPU is visible to this process (check the "
                    "driver, nvidia-smi and CUDA_VISIBLE_DEVICES)");
-  // The CUDA kernels exist only for a few element-wise ops so far; the attention, MoE and
-  // unembedding steps have no CUDA implementation yet, so refusing here beats failing in
-  // the middle of the first step.
-  GOSSAMER_THROW(kUnsupported,
-                 "runtime.device is cuda and {} GPU(s) are visible, but this version's forward pass "
-                 "runs only on the CPU (the CUDA attention and MoE kernels are not built yet); use "
-                 "device: cpu",
-                 gpus);
+  // One GPU per rank by local rank; a node with more ranks than GPUs is an error unless
+  // the ranks share GPUs through the staged communicator (NCCL refuses shared GPUs).
+  const int gpu = cuda::select_gpu_for_local_rank(share_gpus);
+  Exec exec;
+  exec.device = Device::kCUDA;
+  exec.pool = pool;
+  exec.stream = cuda::stream_create();  // the rank's one stream; lives as long as the process
+  GLOG_INFO("runtime.device is cuda: GPU {} ({}) of {} visible", gpu, cuda::device_name(), gpus);
+  return exec;
 #endif
 }
 

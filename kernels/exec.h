@@ -1,6 +1,7 @@
 #pragma once
 // Where a kernel runs. Every kernel entry point takes an Exec: the device its pointers
 // live on (kernels never guess) plus the CPU thread pool or the CUDA stream.
+#include <cstddef>
 #include <string>
 
 #include "core/dtype.h"
@@ -21,7 +22,27 @@ struct Exec {
 // (`runtime.device`). Never falls back silently: a device this build lacks, that is not
 // present, or that the forward pass cannot run on yet is a start-up error (kUnsupported)
 // that says which, so a GPU config never quietly runs on the CPU.
-Exec open_device(Device device, ThreadPool* pool);
+// CUDA: selects this rank's GPU by local rank (kernels/cuda/memory.h,
+// select_gpu_for_local_rank; share_gpus lets ranks share GPUs, for the staged
+// communicator), creates the rank's stream (Exec::stream, never destroyed: kernels and
+// communicators of the rank use it until the process ends) and logs the GPU's name.
+Exec open_device(Device device, ThreadPool* pool, bool share_gpus = false);
+
+// Copies between two buffers on exec's device (memcpy on the CPU; an asynchronous
+// device-to-device copy ordered on exec's stream on CUDA).
+void copy_on_device(const Exec& exec, void* dst, const void* src, size_t bytes);
+// Copies a buffer on exec's device to host memory and returns when it is there (CUDA:
+// after the stream's earlier work).
+void copy_to_host(const Exec& exec, void* dst, const void* src, size_t bytes);
+
+// Device memory of the current GPU (cudaMemGetInfo; zeros in builds without CUDA or
+// without a GPU). in_use = total - free counts every process on the GPU.
+struct DeviceMemory {
+  size_t total_bytes = 0;
+  size_t free_bytes = 0;
+  size_t in_use() const { return total_bytes - free_bytes; }
+};
+DeviceMemory device_memory();
 
 // "cpu" / "cuda" -> Device; kInvalidArgument naming the accepted values otherwise.
 Device parse_device(const std::string& name);

@@ -4,6 +4,10 @@
 
 #include "core/error.h"
 #include "core/npy.h"
+#ifdef GOSSAMER_HAVE_CUDA
+#include "kernels/cuda/device.h"
+#include "kernels/cuda/memory.h"
+#endif
 
 namespace gossamer::worker {
 namespace {
@@ -51,7 +55,18 @@ void DumpSink::put(const std::string& name, int layer, const float* data, int64_
   GOSSAMER_CHECK(e.cols == 0 || e.cols == cols, "dump {} width changed", name);
   e.cols = cols;
   e.rows += rows;
-  e.data.insert(e.data.end(), data, data + rows * cols);
+  if (device_ == Device::kCPU) {
+    e.data.insert(e.data.end(), data, data + rows * cols);
+    return;
+  }
+#ifdef GOSSAMER_HAVE_CUDA
+  const size_t at = e.data.size();
+  e.data.resize(at + static_cast<size_t>(rows * cols));
+  kernels::cuda::synchronize(stream_);  // the kernels writing `data` ran on that stream
+  kernels::cuda::copy_to_host(e.data.data() + at, data, sizeof(float) * static_cast<size_t>(rows * cols));
+#else
+  GOSSAMER_THROW(kUnsupported, "dump {}: device data in a build without CUDA", name);
+#endif
 }
 
 void DumpSink::write(const std::filesystem::path& dir) const {

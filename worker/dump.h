@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/dtype.h"
+
 namespace gossamer::worker {
 
 constexpr int kNoLayer = -1;
@@ -29,6 +31,9 @@ class DumpSink {
  public:
   explicit DumpSink(std::vector<DumpRequest> requests);
   bool wants(const std::string& name, int layer) const;
+  // Where the data handed to put() lives: the forward pass sets it to its Exec's device and
+  // stream. CUDA data is copied to the host (after the stream's work) only when wanted.
+  void set_source(Device device, void* stream) { device_ = device, stream_ = stream; }
   // Records rows x cols f32 (a forward may call it several times for one key: rows append).
   void put(const std::string& name, int layer, const float* data, int64_t rows, int64_t cols);
   void write(const std::filesystem::path& dir) const;
@@ -40,6 +45,8 @@ class DumpSink {
 
  private:
   std::vector<DumpRequest> requests_;
+  Device device_ = Device::kCPU;
+  void* stream_ = nullptr;
   std::map<std::pair<std::string, int>, Entry> entries_;
 };
 

@@ -17,6 +17,8 @@ ExecutorOptions executor_options(const EngineOptions& o) {
   e.parallel = o.parallel;
   e.dispatch = o.dispatch;
   e.device = o.device;
+  e.gpu_comm = o.gpu_comm;
+  e.gpu_memory_fraction = o.gpu_memory_fraction;
   e.threads = o.threads;
   e.block_size = o.block_size;
   e.time_comm = o.time_comm;
@@ -25,6 +27,9 @@ ExecutorOptions executor_options(const EngineOptions& o) {
   // eval_batch feeds whole prompts of several sequences in one step.
   e.max_sequences = o.max_sequences;
   e.max_step_tokens = int64_t{o.prefill_chunk > 0 ? o.prefill_chunk : o.max_context} * o.max_sequences;
+  // A GPU workspace is real device memory (a CPU one is address space until touched), so
+  // GPU steps carry at most kGpuStepTokens tokens; the planner chunks longer prefills.
+  if (o.device == Device::kCUDA) e.max_step_tokens = std::min(e.max_step_tokens, kGpuStepTokens);
   return e;
 }
 

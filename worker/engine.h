@@ -18,11 +18,16 @@
 
 namespace gossamer::worker {
 
+// Most tokens of one step on a GPU (the engine's step budget there).
+constexpr int64_t kGpuStepTokens = 8192;
+
 struct EngineOptions {
   model::CheckpointLayout layout = model::CheckpointLayout::kAuto;
   ParallelConfig parallel;
   MoeDispatch dispatch = MoeDispatch::kAllGather;
   Device device = Device::kCPU;  // ExecutorOptions::device
+  GpuComm gpu_comm = GpuComm::kNccl;  // ExecutorOptions::gpu_comm
+  double gpu_memory_fraction = 0.9;   // ExecutorOptions::gpu_memory_fraction
   int threads = 0;          // 0 = all hardware threads
   int max_context = 4096;   // tokens per sequence the KV cache can hold
   int max_sequences = 8;    // sequences alive at once (per DP replica)

@@ -8,6 +8,10 @@
 #include "kernels/moe_combine.h"
 #include "kernels/moe_permute.h"
 #include "worker/mapping.h"
+#ifdef GOSSAMER_HAVE_CUDA
+#include "kernels/cuda/device.h"
+#include "kernels/cuda/memory.h"
+#endif
 
 namespace gossamer::worker {
 
@@ -70,6 +74,18 @@ void dispatch_allgather(const LayerContext& ctx, const float* h, const int32_t* 
   ep.reduce_scatter_sum(s.pair_out.data(), slot_out, out_counts, dev);
 }
 
+// Host ids to a device array; returns when the copy is done (`ids` may then go).
+void upload_ids(const kernels::Exec& exec, int32_t* dst, const std::vector<int32_t>& ids) {
+  if (ids.empty()) return;
+#ifdef GOSSAMER_HAVE_CUDA
+  kernels::cuda::copy_h2d_async(dst, ids.data(), sizeof(int32_t) * ids.size(), exec.stream);
+  kernels::cuda::synchronize(exec.stream);
+#else
+  (void)dst;
+  kernels::unsupported_device("upload_ids", exec);
+#endif
+}
+
 // Send each routed row only to the rank owning its expert, and the result back
 // (all-to-all-v both ways). Traffic is just the routed rows.
 void dispatch_alltoall(const LayerContext& ctx, const float* h, const int32_t* experts, int64_t n, int k,
@@ -86,9 +102,22 @@ void dispatch_alltoall(const LayerContext& ctx, const float* h, const int32_t* e
   send.pair_row = s.send_pair_row.data();
   send.gathered = s.send_rows.data();
   kernels::moe_permute(ctx.exec, experts, n, k, kernels::ExpertRange{0, all_experts}, send, h, H);
+  // The offsets decide the message sizes, so the host needs them: on a GPU a small copy
+  // back (E + 1 values), and the expert id of each sent row goes up again.
+  std::vector<int64_t> host_offsets;
   const int64_t* off = s.send_offsets.data();
-  for (int64_t e = 0; e < all_experts; ++e)
-    for (int64_t i = off[e]; i < off[e + 1]; ++i) s.send_ids.data()[i] = static_cast<int32_t>(e);
+  if (ctx.exec.device != Device::kCPU) {
+    host_offsets.resize(static_cast<size_t>(all_experts + 1));
+    kernels::copy_to_host(ctx.exec, host_offsets.data(), off, sizeof(int64_t) * host_offsets.size());
+    off = host_offsets.data();
+    std::vector<int32_t> ids(static_cast<size_t>(off[all_experts]));
+    for (int64_t e = 0; e < all_experts; ++e)
+      for (int64_t i = off[e]; i < off[e + 1]; ++i) ids[static_cast<size_t>(i)] = static_cast<int32_t>(e);
+    upload_ids(ctx.exec, s.send_ids.data(), ids);
+  } else {
+    for (int64_t e = 0; e < all_experts; ++e)
+      for (int64_t i = off[e]; i < off[e + 1]; ++i) s.send_ids.data()[i] = static_cast<int32_t>(e);
+  }
   std::vector<int64_t> send_n(size), recv_n(size);
   for (size_t r = 0; r < size; ++r) {
     const Range owned = ctx.mapping->experts_of_ep_rank(static_cast<int>(r));  // EP rank r's experts

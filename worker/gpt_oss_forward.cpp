@@ -72,11 +72,16 @@ GptOssForward::GptOssForward(const ModelWeights& weights, KvCache& cache, LayerC
       cache_(cache),
       base_(base),
       rope_(kernels::RopeTable::build(rope_params_from(weights.config))),
-      ws_(weights.config, max_step_tokens, q_width(weights), kv_width(weights), base.ep ? base.ep->size() : 1) {
+      ws_(weights.config, max_step_tokens, q_width(weights), kv_width(weights), base.ep ? base.ep->size() : 1,
+          base.exec.device) {
   GOSSAMER_CHECK(base_.mapping != nullptr, "the forward pass needs the rank's Mapping");
   base_.config = &weights_.config;
   for (const auto& layer : weights_.layers)
     experts_.push_back(local_experts(layer, weights_.selection.experts.begin, weights_.config));
+}
+
+size_t GptOssForward::workspace_bytes(const ModelWeights& weights, int64_t max_step_tokens, int ep_size) {
+  return Workspace(weights.config, max_step_tokens, q_width(weights), kv_width(weights), ep_size, Device::kCPU).bytes();
 }
 
 const float* GptOssForward::forward(const ForwardBatch& batch, DumpSink* dump_sink) {
@@ -88,12 +93,17 @@ const float* GptOssForward::forward(const ForwardBatch& batch, DumpSink* dump_si
       GOSSAMER_THROW(kInvalidArgument, "token id {} outside the vocabulary [0, {})", t, cfg.vocab_size);
   LayerContext ctx = base_;
   ctx.dump = dump_sink;
+  if (dump_sink) dump_sink->set_source(ctx.exec.device, ctx.exec.stream);
   const Mapping& map = *ctx.mapping;
   float* x = ws_.x.data();
+  // The step's index arrays where the kernels read them: the batch itself on the CPU, one
+  // packed upload on a GPU.
+  arrays_ = ctx.exec.device == Device::kCPU ? host_step_arrays(batch)
+                                            : device_arrays_.upload(batch, ctx.exec.stream);
 
   // Embedding, or the same tokens' hidden states from the previous stage.
   if (map.is_first_stage()) {
-    kernels::embedding_lookup(ctx.exec, x, weights_.embedding, batch.tokens.data(), n);
+    kernels::embedding_lookup(ctx.exec, x, weights_.embedding, arrays_.tokens, n);
     dump(dump_sink, "embedding", kNoLayer, x, n, H);
   } else {
     ctx.pp->recv(x, static_cast<size_t>(n * H), DType::kF32, map.prev_stage_in_pp_group(), kStageTag,
@@ -115,13 +125,18 @@ const float* GptOssForward::forward(const ForwardBatch& batch, DumpSink* dump_si
   const auto m = static_cast<int64_t>(batch.logit_rows.size());
   float* rows = ws_.rows.data();
   float* normed = ws_.normed.data();
-  for (int64_t r = 0; r < m; ++r)
-    std::memcpy(rows + r * H, x + batch.logit_rows[static_cast<size_t>(r)] * H, sizeof(float) * H);
+  if (ctx.exec.device == Device::kCPU) {
+    for (int64_t r = 0; r < m; ++r)
+      std::memcpy(rows + r * H, x + batch.logit_rows[static_cast<size_t>(r)] * H, sizeof(float) * H);
+  } else {
+    // The same row gather on the device: x is an f32 "table" of n rows.
+    const kernels::DenseWeight x_rows{x, DType::kF32, n, H, 0};
+    kernels::embedding_lookup(ctx.exec, rows, x_rows, arrays_.logit_rows, m);
+  }
   kernels::rmsnorm(ctx.exec, normed, rows, weights_.final_norm.as<float>(), m, H, cfg.rms_norm_eps);
   dump(dump_sink, "final_norm", kNoLayer, normed, m, H);
   const int64_t V = vocab_local();
-  if (ws_.logits.size() < static_cast<size_t>(m * V)) ws_.logits.resize(static_cast<size_t>(m * V));
-  float* logits = ws_.logits.data();
+  float* logits = ws_.logits_for(static_cast<size_t>(m * V));
   kernels::linear(ctx.exec, logits, normed, m, weights_.unembedding, nullptr);
   dump(dump_sink, "logits", kNoLayer, logits, m, V);
   return logits;
@@ -145,8 +160,8 @@ void GptOssForward::attention_block(const LayerContext& ctx, size_t layer_index,
   kernels::linear(ctx.exec, q, h, n, w.q.weight, w.q.bias_ptr());
   kernels::linear(ctx.exec, k, h, n, w.k.weight, w.k.bias_ptr());
   kernels::linear(ctx.exec, v, h, n, w.v.weight, w.v.bias_ptr());
-  kernels::rope_apply(ctx.exec, q, batch.positions.data(), n, nq, rope_);
-  kernels::rope_apply(ctx.exec, k, batch.positions.data(), n, nkv, rope_);
+  kernels::rope_apply(ctx.exec, q, arrays_.positions, n, nq, rope_);
+  kernels::rope_apply(ctx.exec, k, arrays_.positions, n, nkv, rope_);
   dump(ctx.dump, "q", layer, q, n, nq * d);
   dump(ctx.dump, "k", layer, k, n, nkv * d);
   dump(ctx.dump, "v", layer, v, n, nkv * d);
@@ -157,7 +172,7 @@ void GptOssForward::attention_block(const LayerContext& ctx, size_t layer_index,
   shape.head_dim = static_cast<int>(d);
   shape.window = cfg.is_sliding(layer) ? cfg.sliding_window : 0;  // alternate layers
   shape.sm_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
-  const auto step = cache_.layer_step(static_cast<int>(layer_index), batch);
+  const auto step = cache_.layer_step(static_cast<int>(layer_index), batch, arrays_);
   kernels::kv_cache_write_varlen(ctx.exec, step.kv, k, v, step.batch, shape);
   kernels::attention_varlen(ctx.exec, attn, q, step.kv, step.batch, w.sinks.as<float>(), shape);
   dump(ctx.dump, "attn_out", layer, attn, n, nq * d);
@@ -218,7 +233,7 @@ void GptOssForward::moe_block(const LayerContext& ctx, size_t layer_index, int64
     }
     kernels::moe_combine(ctx.exec, mine, slot_out, nullptr, weights, ns, k, H);
   }
-  if (!local_dispatch) gather_token_shares(ctx, s.sum.data(), n, H);
+  if (!local_dispatch) gather_token_shares(ctx, s.sum.data(), n, H, s.share_send.data());
   dump(ctx.dump, "moe_out", layer, s.sum.data(), n, H);
   kernels::add_inplace(ctx.exec, x, s.sum.data(), n * H);
   dump(ctx.dump, "resid_after_mlp", layer, x, n, H);

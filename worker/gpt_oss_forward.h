@@ -11,6 +11,7 @@
 #include "worker/expert_dispatch.h"
 #include "worker/kv_cache.h"
 #include "worker/layer_context.h"
+#include "worker/step_arrays.h"
 #include "worker/weights.h"
 #include "worker/workspace.h"
 
@@ -26,10 +27,14 @@ class GptOssForward {
   // max_step_tokens: the most tokens one forward() gets (sizes the workspace once).
   GptOssForward(const ModelWeights& weights, KvCache& cache, LayerContext base, int64_t max_step_tokens);
   const LayerContext& context() const { return base_; }
+  // Bytes the workspace of GptOssForward(weights, ..., max_step_tokens) with an EP group
+  // of ep_size takes on its device (measured on an untouched host copy).
+  static size_t workspace_bytes(const ModelWeights& weights, int64_t max_step_tokens, int ep_size);
 
   // Runs this rank's layers over the batch. On the last pipeline stage (or without PP)
   // returns logits [batch.logit_rows.size(), vocab_local] f32 (valid until the next call);
   // earlier stages send their hidden states on and return null. `dump` may be null.
+  // The logits live on the context's device (device memory when exec is CUDA).
   const float* forward(const ForwardBatch& batch, DumpSink* dump = nullptr);
 
   const ModelWeights& weights() const { return weights_; }
@@ -44,6 +49,8 @@ class GptOssForward {
   LayerContext base_;
   kernels::RopeTable rope_;
   Workspace ws_;
+  DeviceStepArrays device_arrays_;  // CUDA: the step's index arrays on the device
+  StepArrays arrays_;               // this step's, where the kernels read them
   std::vector<LocalExperts> experts_;  // per local layer, as the grouped kernels take them
 };
 

@@ -20,6 +20,10 @@ KvCache::KvCache(const KvCacheConfig& config) : config_(config) {
 }
 
 KvCache::LayerStep KvCache::layer_step(int layer, const ForwardBatch& batch) const {
+  return layer_step(layer, batch, host_step_arrays(batch));
+}
+
+KvCache::LayerStep KvCache::layer_step(int layer, const ForwardBatch& batch, const StepArrays& arrays) const {
   GOSSAMER_CHECK(layer >= 0 && layer < num_layers(), "layer {}", layer);
   const auto l = static_cast<size_t>(layer);
   const bool sliding = config_.sliding[l];
@@ -30,10 +34,10 @@ KvCache::LayerStep KvCache::layer_step(int layer, const ForwardBatch& batch) con
                              config_.pools.block_size};
   step.batch.n_tokens = batch.n_tokens();
   step.batch.n_seqs = batch.n_seqs();
-  step.batch.positions = batch.positions.data();
-  step.batch.seq_offsets = batch.seq_offsets.data();
-  step.batch.block_tables = sliding ? batch.window_block_tables.data() : batch.full_block_tables.data();
-  step.batch.block_table_offsets = batch.block_table_offsets.data();
+  step.batch.positions = arrays.positions;
+  step.batch.seq_offsets = arrays.seq_offsets;
+  step.batch.block_tables = sliding ? arrays.window_block_tables : arrays.full_block_tables;
+  step.batch.block_table_offsets = arrays.block_table_offsets;
   return step;
 }
 

@@ -11,6 +11,7 @@
 #include "kernels/attention.h"
 #include "worker/batch.h"
 #include "worker/kv_pools.h"
+#include "worker/step_arrays.h"
 
 namespace gossamer::worker {
 
@@ -36,6 +37,9 @@ class KvCache {
     kernels::VarlenBatch batch;
   };
   LayerStep layer_step(int layer, const ForwardBatch& batch) const;
+  // The same with the index arrays taken from `arrays` (device copies on a GPU, see
+  // worker/step_arrays.h); the counts still come from `batch`.
+  LayerStep layer_step(int layer, const ForwardBatch& batch, const StepArrays& arrays) const;
   size_t bytes() const;
 
  private:

@@ -21,7 +21,7 @@ void row_parallel_linear(const LayerContext& ctx, float* y, const float* x, int6
   ctx.tp->all_reduce_sum(y, static_cast<size_t>(n * w.weight.out), ctx.exec.device);
 }
 
-void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_t width) {
+void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_t width, float* send) {
   if (!ctx.tp_split()) return;
   const int size = ctx.tp->size();
   std::vector<size_t> counts(static_cast<size_t>(size));
@@ -29,8 +29,9 @@ void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_
     counts[static_cast<size_t>(r)] = static_cast<size_t>(ctx.mapping->token_share_of_tp_rank(n, r).size() * width);
   const Range mine = ctx.mapping->token_share(n);
   // all_gatherv needs distinct send and receive buffers.
-  std::vector<float> send(data + mine.begin * width, data + mine.end * width);
-  ctx.tp->all_gatherv(send.data(), send.size(), data, counts, {}, DType::kF32, ctx.exec.device);
+  const auto count = static_cast<size_t>(mine.size() * width);
+  kernels::copy_on_device(ctx.exec, send, data + mine.begin * width, sizeof(float) * count);
+  ctx.tp->all_gatherv(send, count, data, counts, {}, DType::kF32, ctx.exec.device);
 }
 
 }  // namespace gossamer::worker

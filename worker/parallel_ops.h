@@ -16,6 +16,8 @@ void row_parallel_linear(const LayerContext& ctx, float* y, const float* x, int6
 // data [n, width]: each TP rank filled the rows of its share (Mapping::token_share);
 // afterwards all ranks hold
 // all rows (all-gather-v over TP). No-op at tp = 1.
-void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_t width);
+// send: scratch of at least [share rows, width] on the context's device (the all-gather
+// needs distinct send and receive buffers).
+void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_t width, float* send);
 
 }  // namespace gossamer::worker

@@ -7,6 +7,9 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "kernels/cpu/isa.h"
+#include "comm/nccl_communicator.h"
+#include "comm/staged_device_communicator.h"
+#include "worker/gpu_memory_plan.h"
 #include "worker/lm_head.h"
 #include "worker/weight_prep.h"
 
@@ -30,12 +33,43 @@ SamplingParams plan_sampling(const kernels::SamplingParams& p) {
   return s;
 }
 
+GpuComm parse_gpu_comm(const std::string& name) {
+  if (name == "nccl") return GpuComm::kNccl;
+  if (name == "staged") return GpuComm::kStaged;
+  GOSSAMER_THROW(kInvalidArgument, "gpu_comm '{}' is not one of nccl, staged", name);
+}
+
+namespace {
+
+// The activation part of one group on a GPU rank: a second split of the world with the
+// group's spec (collective, in the same order on every rank), over NCCL or staged through
+// pinned host memory, ordered on the rank's stream. Null where the group has one rank.
+std::unique_ptr<comm::Communicator> device_group(comm::Communicator& world, const comm::GroupSpec& spec,
+                                                 const std::string& name, GpuComm kind, void* stream) {
+  auto host = world.split(spec.color, spec.key, name);
+  if (!host || host->size() == 1) return nullptr;
+  if (kind == GpuComm::kNccl) return comm::make_nccl_communicator(std::move(host), stream);
+  return comm::make_staged_device_communicator(std::move(host), stream);
+}
+
+// Bytes of one KV block of each pool across this rank's layers of that kind (K and V).
+std::pair<size_t, size_t> kv_block_bytes(const KvCacheConfig& kv) {
+  const size_t per_layer = 2 * sizeof(float) * static_cast<size_t>(kv.pools.block_size) *
+                           static_cast<size_t>(kv.n_kv_heads) * static_cast<size_t>(kv.head_dim);
+  size_t full = 0, window = 0;
+  for (bool sliding : kv.sliding) (sliding ? window : full) += per_layer;
+  return {full, window};
+}
+
+}  // namespace
+
 RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const ExecutorOptions& options,
                            comm::Communicator& world)
     : options_(options), world_(world) {
   pool_ = std::make_unique<ThreadPool>(options.threads);
   // Before anything is loaded: a device this rank cannot run on fails the start at once.
-  const kernels::Exec exec = kernels::open_device(options.device, pool_.get());
+  const kernels::Exec exec =
+      kernels::open_device(options.device, pool_.get(), options.gpu_comm == GpuComm::kStaged);
   // Every rank decides its ISA here too, so a bad GOSSAMER_CPU_ISA stops the start before
   // any weight is loaded.
   const std::string cpu_isa = kernels::cpu::isa_description();
@@ -51,6 +85,12 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   }
   // Groups split from the timed world come back timed, sharing comm_stats_.
   groups_ = comm::make_process_groups(*results_world_, mapping_->group_layout());
+  if (exec.device != Device::kCPU && world.size() > 1) {
+    const comm::GroupLayout layout = mapping_->group_layout();
+    device_groups_.tp = device_group(*results_world_, layout.tp, "tp-device", options.gpu_comm, exec.stream);
+    device_groups_.pp = device_group(*results_world_, layout.pp, "pp-device", options.gpu_comm, exec.stream);
+    device_groups_.ep = device_group(*results_world_, layout.ep, "ep-device", options.gpu_comm, exec.stream);
+  }
   weights_ = load_weights(checkpoint, mapping_->weight_selection());
   const PreparedSummary prepared = prepare_weights(weights_, exec);
   if (world.rank() == 0)
@@ -65,6 +105,8 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   kv.pools = resolve_kv_pool_sizes(cfg, options.block_size, options.num_blocks, options.num_window_blocks,
                                    options.max_sequences, options.max_step_tokens);
   for (const auto& layer : weights_.layers) kv.sliding.push_back(cfg.is_sliding(layer.layer));
+  kv.device = exec.device;
+  if (exec.device != Device::kCPU) plan_device_memory(kv);
   cache_ = std::make_unique<KvCache>(kv);
   if (world.rank() == 0) {
     int sliding = 0;
@@ -78,10 +120,11 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   LayerContext ctx;
   ctx.exec = exec;
   ctx.mapping = mapping_.get();
-  ctx.tp = groups_.tp.get();
-  ctx.ep = groups_.ep.get();
-  ctx.pp = groups_.pp.get();
-  // CPU ranks exchange activations over MPI too: both parts are the same communicator.
+  // CPU ranks exchange activations over MPI too: both parts are the same communicator. GPU
+  // ranks send activations over the device groups, host values over the MPI ones.
+  ctx.tp = device_groups_.tp ? device_groups_.tp.get() : groups_.tp.get();
+  ctx.ep = device_groups_.ep ? device_groups_.ep.get() : groups_.ep.get();
+  ctx.pp = device_groups_.pp ? device_groups_.pp.get() : groups_.pp.get();
   ctx.tp_host = groups_.tp.get();
   ctx.ep_host = groups_.ep.get();
   ctx.dispatch = options.dispatch;
@@ -98,6 +141,34 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
 }
 
 RankExecutor::~RankExecutor() = default;
+
+// GPU ranks: the weights are on the device; the workspace and the largest decode step's
+// logits come next, and the full-attention pool takes what is left of the memory fraction.
+// Every rank must hold pools of the same size (rank 0 plans for all), so the smallest
+// rank's figure wins.
+void RankExecutor::plan_device_memory(KvCacheConfig& kv) {
+  // Every rank's weights are on its GPU before anyone measures (ranks may share a GPU).
+  world_.barrier();
+  GpuMemoryInputs in;
+  const kernels::DeviceMemory mem = kernels::device_memory();
+  in.total_bytes = mem.total_bytes;
+  in.free_bytes = mem.free_bytes;
+  in.fraction = options_.gpu_memory_fraction;
+  in.workspace_bytes = GptOssForward::workspace_bytes(weights_, options_.max_step_tokens,
+                                                      groups_.ep ? groups_.ep->size() : 1);
+  in.logits_bytes = sizeof(float) * static_cast<size_t>(options_.max_sequences) *
+                    static_cast<size_t>(weights_.unembedding.out);
+  std::tie(in.full_block_bytes, in.window_block_bytes) = kv_block_bytes(kv);
+  in.requested = kv.pools;
+  in.grow = options_.gpu_comm != GpuComm::kStaged || world_.size() == 1;
+  GpuMemoryPlan plan = plan_gpu_memory(in);
+  int64_t mine = plan.pools.full_blocks;
+  std::vector<int64_t> all(static_cast<size_t>(world_.size()));
+  world_.all_gather(&mine, 1, all.data(), DType::kI64, Device::kCPU);
+  plan.pools.full_blocks = static_cast<int>(*std::min_element(all.begin(), all.end()));
+  kv.pools = plan.pools;
+  if (world_.rank() == 0) GLOG_INFO("{}", plan.describe(in));
+}
 
 const StepResult& RankExecutor::run_step(StepPlan* plan, DumpSink* dump) {
   broadcast_step_plan(world_, plan, 0);
@@ -194,6 +265,44 @@ void RankExecutor::execute(const StepPlan& plan, DumpSink* dump) {
 // by the new token's position.
 void RankExecutor::sample_batch(const ForwardBatch& batch, const float* logits, const SequencePlan* const* seqs) {
   const auto& ctx = forward_->context();
+  if (ctx.exec.device == Device::kCPU) return sample_host(ctx, batch, logits, seqs);
+  // GPU. The common case — one row per sequence, whole vocabulary here — samples on the
+  // device and only the ids come back. Otherwise (logits wanted, or a vocab slice per TP
+  // rank) the rows come to the host once and the CPU path below runs on them, its
+  // collectives on the host part of the groups.
+  const auto rows = static_cast<int64_t>(batch.logit_rows.size());
+  const int64_t width = mapping_->vocab().size();
+  bool any_logits = false;
+  for (const auto& c : batch.seqs) any_logits |= c.all_logits;
+  if (!any_logits && !ctx.tp_split()) {
+    const size_t n = batch.seqs.size();
+    params_.clear();
+    draw_steps_.clear();
+    sampled_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      params_.push_back(kernel_sampling(seqs[i]->sampling));
+      draw_steps_.push_back(static_cast<uint64_t>(seqs[i]->start_pos + static_cast<int64_t>(seqs[i]->token_ids.size())));
+    }
+    kernels::sample_tokens(ctx.exec, sampled_.data(), logits, static_cast<int64_t>(n), weights_.config.vocab_size,
+                           width, params_.data(), draw_steps_.data());
+    for (size_t i = 0; i < n; ++i) {
+      SequenceResult& r = local_.emplace_back();
+      r.seq_id = batch.seqs[i].seq_id;
+      r.token = sampled_[i];
+    }
+    return;
+  }
+  host_logits_.resize(static_cast<size_t>(rows * width));
+  kernels::copy_to_host(ctx.exec, host_logits_.data(), logits, sizeof(float) * host_logits_.size());
+  LayerContext host = ctx;
+  host.exec = kernels::Exec::cpu(pool_.get());
+  host.tp = ctx.tp_host;
+  host.ep = ctx.ep_host;
+  sample_host(host, batch, host_logits_.data(), seqs);
+}
+
+void RankExecutor::sample_host(const LayerContext& ctx, const ForwardBatch& batch, const float* logits,
+                               const SequencePlan* const* seqs) {
   const int64_t vocab = weights_.config.vocab_size;
   const Range slice = mapping_->vocab();
   const auto width = static_cast<size_t>(slice.size());

@@ -30,11 +30,23 @@ namespace gossamer::worker {
 kernels::SamplingParams kernel_sampling(const SamplingParams& p);
 SamplingParams plan_sampling(const kernels::SamplingParams& p);
 
+// GPU ranks: the transport of the activation part of each process group.
+enum class GpuComm {
+  kNccl,    // NCCL, one GPU per rank
+  kStaged,  // the MPI groups through pinned host memory; ranks may share a GPU (tests)
+};
+// "nccl" / "staged"; kInvalidArgument otherwise.
+GpuComm parse_gpu_comm(const std::string& name);
+
 struct ExecutorOptions {
   model::CheckpointLayout layout = model::CheckpointLayout::kAuto;
   ParallelConfig parallel;
   MoeDispatch dispatch = MoeDispatch::kAllGather;
   Device device = Device::kCPU;  // runtime.device; kernels::open_device refuses what cannot run
+  GpuComm gpu_comm = GpuComm::kNccl;  // runtime.gpu_comm (GPU ranks, more than one)
+  // runtime.gpu_memory_fraction: on a GPU the full-attention KV pool grows to fill this
+  // share of the device (worker/gpu_memory_plan.h); num_blocks is then the minimum.
+  double gpu_memory_fraction = 0.9;
   int threads = 0;        // CPU threads of this rank (0 = all hardware threads)
   int block_size = 16;    // tokens per KV block
   int num_blocks = 256;   // full-attention KV blocks per DP replica (every rank alike)
@@ -89,6 +101,7 @@ class RankExecutor {
   // (rank 0) allocates blocks from pools of exactly these sizes.
   const KvPoolSizes& kv_pool_sizes() const { return cache_->config().pools; }
   size_t kv_cache_bytes() const { return cache_->bytes(); }
+  Device device() const { return forward_->context().exec.device; }
   bool is_coordinator() const { return world_.rank() == 0; }
 
   // With ExecutorOptions::time_comm: cumulative figures per group and operation, and one
@@ -99,10 +112,16 @@ class RankExecutor {
 
  private:
   void check_block_tables(const SequencePlan& s) const;
+  // GPU ranks: sizes kv.pools from the device memory left (worker/gpu_memory_plan.h).
+  void plan_device_memory(KvCacheConfig& kv);
   // Runs this replica's sequences of the plan; fills local_ on result-holding ranks.
   void execute(const StepPlan& plan, DumpSink* dump);
   // Samples one micro-batch's sequences and appends their results to local_.
+  // `logits` are on the forward pass's device.
   void sample_batch(const ForwardBatch& batch, const float* logits, const SequencePlan* const* seqs);
+  // The same for host logits, with ctx's groups (host ones for a GPU rank's rows).
+  void sample_host(const LayerContext& ctx, const ForwardBatch& batch, const float* logits,
+                   const SequencePlan* const* seqs);
   // local_ of every rank -> result_ on world rank 0, in plan order.
   void gather_results(const StepPlan& plan);
 
@@ -115,6 +134,9 @@ class RankExecutor {
   std::vector<StepTiming> step_timings_;
   std::unique_ptr<Mapping> mapping_;
   comm::ProcessGroups groups_;
+  // GPU ranks: the activation part of tp / ep / pp over NCCL or the staged communicator
+  // (null where the group has one rank: the host group copies device buffers itself).
+  comm::ProcessGroups device_groups_;
   std::unique_ptr<ThreadPool> pool_;
   ModelWeights weights_;
   std::unique_ptr<KvCache> cache_;
@@ -125,6 +147,7 @@ class RankExecutor {
   std::vector<kernels::SamplingParams> params_;
   std::vector<uint64_t> draw_steps_;
   std::vector<float> last_logits_, full_logits_;
+  std::vector<float> host_logits_;  // GPU ranks: logits brought to the host to sample there
   std::vector<int32_t> sampled_;
   std::vector<SequenceResult> local_;
   StepResult result_;

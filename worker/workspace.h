@@ -5,10 +5,15 @@
 // it. Nothing is allocated inside a step; a step larger than the bound is an error. The
 // arrays are left uninitialized, so pages the steps never reach (the EP-only buffers on one
 // rank, the tail past the usual step size) cost address space, not memory.
+//
+// Every array lives on the device the rank's kernels run on (the Exec's): host memory for
+// the CPU, device memory (cudaMalloc, also untouched) for CUDA. Host code must not read
+// the arrays of a CUDA workspace.
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "core/buffer.h"
 #include "model/config.h"
 
 namespace gossamer::worker {
@@ -16,19 +21,31 @@ namespace gossamer::worker {
 template <typename T>
 class ScratchArray {
  public:
-  explicit ScratchArray(int64_t n) : data_(new T[static_cast<size_t>(n > 0 ? n : 1)]), size_(n) {}
-  T* data() const { return data_.get(); }
+  explicit ScratchArray(int64_t n, Device device = Device::kCPU) : size_(n) {
+    const auto count = static_cast<size_t>(n > 0 ? n : 1);
+    if (device == Device::kCPU) {
+      host_.reset(new T[count]);  // new T[n]: default-initialized, i.e. untouched
+      data_ = host_.get();
+    } else {
+      device_ = Buffer(count * sizeof(T), device);
+      data_ = device_.as<T>();
+    }
+  }
+  T* data() const { return data_; }
   int64_t size() const { return size_; }
+  size_t bytes() const { return static_cast<size_t>(size_ > 0 ? size_ : 1) * sizeof(T); }
 
  private:
-  std::unique_ptr<T[]> data_;  // new T[n]: default-initialized, i.e. untouched
+  std::unique_ptr<T[]> host_;
+  Buffer device_;
+  T* data_ = nullptr;
   int64_t size_;
 };
 
 // The MoE half of a block: routing, the grouped expert rows, EP exchange buffers.
 struct MoeScratch {
   // max_tokens: tokens of one step on this rank; ep_size: ranks of the EP group (1 = none).
-  MoeScratch(const model::ModelConfig& config, int64_t max_tokens, int ep_size);
+  MoeScratch(const model::ModelConfig& config, int64_t max_tokens, int ep_size, Device device = Device::kCPU);
 
   int64_t max_tokens;   // per rank and step
   int64_t max_pairs;    // max_tokens * k: (token, slot) pairs of this rank
@@ -49,12 +66,15 @@ struct MoeScratch {
   ScratchArray<int64_t> send_offsets;           // [E + 1]
   ScratchArray<int32_t> send_token, send_pair_row, send_ids;  // [P]
   ScratchArray<float> send_rows;                // [P, H]
+  // This rank's token share, sent to the TP all-gather of the shares (distinct buffers).
+  ScratchArray<float> share_send;               // [T, H]
 };
 
 // The attention half: h, o [T, hidden], q, attn [T, q_width], k, v [T, kv_width] (this
 // rank's heads).
 struct AttentionScratch {
-  AttentionScratch(int64_t max_tokens, int64_t hidden, int64_t q_width, int64_t kv_width);
+  AttentionScratch(int64_t max_tokens, int64_t hidden, int64_t q_width, int64_t kv_width,
+                   Device device = Device::kCPU);
   ScratchArray<float> h, o, q, attn, k, v;
 };
 
@@ -62,10 +82,20 @@ struct Workspace {
   // q_width / kv_width: this rank's query / key-value heads times head_dim; ep_size: ranks
   // of the EP group (1 = none).
   Workspace(const model::ModelConfig& config, int64_t max_tokens, int64_t q_width, int64_t kv_width,
-            int ep_size);
+            int ep_size, Device device = Device::kCPU);
   // Throws kInvalidArgument when a step of n tokens does not fit (a planner bug).
   void check_fits(int64_t n) const;
 
+  // Bytes of the fixed arrays (the logits buffer excluded). A CPU workspace of the same
+  // shape tells a GPU rank what its workspace will take before it exists: its arrays are
+  // untouched, so building one costs address space only.
+  size_t bytes() const;
+
+  // [count] floats for the logits on the workspace's device: grows to the largest step's
+  // need once, then is reused.
+  float* logits_for(size_t count);
+
+  Device device;
   int64_t max_tokens;
   ScratchArray<float> x;               // [T, H] the residual stream
   ScratchArray<float> rows, normed;    // [T, H] rows whose logits are wanted, then normed
@@ -73,7 +103,8 @@ struct Workspace {
   MoeScratch moe;
   // [rows wanted, vocab slice]: grows to the largest step's need once, then is reused (a
   // bound from max_tokens would reserve T x vocab floats for the rare all-logits step).
-  std::vector<float> logits;
+  std::vector<float> logits;   // CPU
+  Buffer device_logits;        // CUDA
 };
 
 }  // namespace gossamer::worker

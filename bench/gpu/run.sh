@@ -70,11 +70,11 @@ cmake_args=(-S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGOSSAMER_CUDA
 if [[ -n ${CUDA_ARCH:-} ]]; then cmake_args+=("-DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH"); fi
 cmake "${cmake_args[@]}" >"$WORK/cmake.log" 2>&1 || { cat "$WORK/cmake.log"; die "cmake configure failed"; }
 grep -q "CUDA=ON" "$WORK/cmake.log" || die "CMake did not enable the CUDA backend (see gossamer: line above)"
-targets=(gossamer test_kernels test_comm)
+targets=(gossamer test_kernels test_comm test_worker)
 HAVE_MPI=0
 if grep -q "MPI=ON" "$WORK/cmake.log" && command -v mpirun >/dev/null 2>&1; then
   HAVE_MPI=1
-  targets+=(test_comm_mpi)
+  targets+=(test_comm_mpi test_parallel_equivalence)
 fi
 cmake --build "$BUILD" -j "$(nproc)" --target "${targets[@]}"
 nvcc -O2 -arch=native -o "$BUILD/copy_bandwidth" bench/gpu/copy_bandwidth.cu
@@ -85,12 +85,24 @@ step "2/7 CUDA tests"
 if grep -q "SKIPPED \]" "$WORK/test_kernels.log"; then die "CUDA kernel tests skipped on a machine with a GPU"; fi
 "$BUILD/tests/test_comm" --gtest_filter='LocalCommunicatorOnGpu.*:StagedDeviceCommunicator.*:NcclCommunicator.*' 2>&1 | tee "$WORK/test_comm.log"
 if grep -q "SKIPPED \]" "$WORK/test_comm.log"; then die "device communicator tests skipped on a machine with a GPU"; fi
+# The forward pass through the executor on the GPU: step-array upload, weight upload, the
+# tiny golden checkpoint against the bf16 tier and greedy tokens equal to the CPU's.
+"$BUILD/tests/test_worker" --gtest_filter='StepArrays.*:WeightPrep.*:Layouts/GpuForward.*' 2>&1 | tee "$WORK/test_worker.log"
+if grep -q "SKIPPED \]" "$WORK/test_worker.log"; then die "GPU forward-pass tests skipped on a machine with a GPU"; fi
 if [[ $HAVE_MPI == 1 ]]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   # Two ranks on one GPU: only the staged communicator can (NCCL needs a GPU per rank).
   tests/expect_pass.sh "[1-9][0-9]* checks, 0 failed: PASSED" \
     mpirun --oversubscribe --bind-to none -np 2 "$BUILD/tests/comm/mpi/test_comm_mpi" device-staged ||
     die "device collectives (staged, 2 ranks on one GPU) failed"
+  # 2-rank layouts of the tiny model on this one GPU (staged communicator) against the
+  # one-GPU run: bf16-level logits, identical greedy prefixes (tests/mpi/parallel_equivalence.cpp).
+  for layout in tp=2 dp=2,ep=2 pp=2; do
+    tests/expect_pass.sh "^[1-9][0-9]* passed, 0 failed$" \
+      mpirun --oversubscribe --bind-to none -np 2 "$BUILD/tests/mpi/test_parallel_equivalence" \
+      --parallel "$layout" --device cuda --gpu-comm staged ||
+      die "2-rank layout $layout on one GPU (staged) differs from one GPU"
+  done
 else
   echo "(no MPI in this build or no mpirun: multi-rank device collectives not run)"
 fi
