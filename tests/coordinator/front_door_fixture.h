@@ -56,6 +56,13 @@ struct Door {
     return accepted_;
   }
 
+  // Waits (up to 10 s) until at least `want` submits were handed on; returns the count.
+  size_t wait_accepted(size_t want) {
+    for (int i = 0; i < 50 && accepted() < want; ++i) {
+    }
+    return accepted_;
+  }
+
   size_t accepted_ = 0;
 };
 

@@ -31,7 +31,7 @@ TEST(FrontDoorBackPressure, RequestsPastThePerConnectionCapAreOverloadedWithThei
   o.max_inflight_per_connection = 3;
   Door d(o);
   for (int i = 0; i < 3; ++i) d.client->send_raw(submit_frame("r" + std::to_string(i)));
-  EXPECT_EQ(d.accepted(), 3u);
+  EXPECT_EQ(d.wait_accepted(3), 3u);
   d.client->send_raw(submit_frame("r3"));
   const auto e = d.next_error();
   EXPECT_EQ(e.code, protocol::ErrorCode::kOverloaded) << e.message;
@@ -41,7 +41,7 @@ TEST(FrontDoorBackPressure, RequestsPastThePerConnectionCapAreOverloadedWithThei
   // Another connection has its own budget.
   client::Client other(d.door->bound_endpoint());
   other.send_raw(submit_frame("r0"));
-  EXPECT_EQ(d.accepted(), 4u);
+  EXPECT_EQ(d.wait_accepted(4), 4u);
 }
 
 TEST(FrontDoorBackPressure, AClientThatStopsReadingIsDroppedAndItsRequestsCancelled) {

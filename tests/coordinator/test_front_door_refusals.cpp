@@ -33,7 +33,7 @@ void expect_terminal_and_id_free(Door& d, const std::string& id, protocol::Error
   EXPECT_EQ(e.message.find("json.exception"), std::string::npos) << e.message;
   const size_t before = d.accepted();
   d.client->send_raw(protocol::encode(protocol::ClientMessage(token_submit(id, {1, 2, 3}, 4))));
-  EXPECT_EQ(d.accepted(), before + 1) << id << " was still held in flight after its terminal reply";
+  EXPECT_EQ(d.wait_accepted(before + 1), before + 1) << id << " was still held in flight after its terminal reply";
 }
 
 TEST(FrontDoorRefusals, TextPromptOutsideTheModelVocabularyIsTerminal) {
