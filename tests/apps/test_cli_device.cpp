@@ -41,7 +41,9 @@ TEST(CliDevice, ConfigFileDeviceIsHonouredToo) {
   }
   auto r = run_gossamer("generate --config " + cfg + " --model " + kTiny + " --tokens 1,2 --max-tokens 2");
   // Either refused (no backend / no GPU) or run on the GPU: both name the device.
-  if (!ran_on_a_gpu(r.output)) EXPECT_NE(r.exit_code, 0) << r.output;
+  if (!ran_on_a_gpu(r.output)) {
+    EXPECT_NE(r.exit_code, 0) << r.output;
+  }
   EXPECT_NE(r.output.find("runtime.device is cuda"), std::string::npos) << r.output;
   auto bad = run_gossamer("generate --model " + kTiny + " --device tpu --tokens 1");
   EXPECT_NE(bad.exit_code, 0) << bad.output;
