@@ -12,8 +12,11 @@
 #include <future>
 
 #include "apps/commands.h"
+#include "apps/gateway_flags.h"
+#include "apps/serve_gateway.h"
 #include "apps/mpi_world.h"
 #include "coordinator/service.h"
+#include "gateway/auth.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "tokenizer/locate.h"
@@ -42,6 +45,8 @@ struct ServeArgs {
   int64_t kv_blocks = -1, kv_window_blocks = -1, max_batch_tokens = 0, default_max_tokens = 0;
   double comm_timeout_s = -1, heartbeat_s = 0;
   bool no_prefix_cache = false;
+  std::string http;  // non-empty: the HTTP gateway runs in this process too
+  GatewayFlags gateway;
 };
 
 worker::RuntimeConfig load_config(const ServeArgs& a) {
@@ -75,6 +80,11 @@ model::CheckpointLayout layout_of(const std::string& s) {
 }
 
 void serve(const ServeArgs& args) {
+  if (!args.http.empty()) {  // refuse a bad --http before the model loads
+    const size_t colon = args.http.rfind(':');
+    gateway::check_listen_policy(args.http.substr(0, colon == std::string::npos ? 0 : colon),
+                                 !args.gateway.api_key_file.empty(), args.gateway.insecure);
+  }
   const worker::RuntimeConfig cfg = load_config(args);
   World world = make_world(cfg.runtime.comm_timeout());
   const bool coordinator = world.rank() == 0;
@@ -182,8 +192,12 @@ void serve(const ServeArgs& args) {
   if (so.front.model_name.empty())
     so.front.model_name = std::filesystem::path(cfg.model.path).lexically_normal().parent_path().filename().string();
 
+  if (!args.http.empty() && so.front.endpoint_file.empty())
+    so.front.endpoint_file = "/tmp/gossamer-serve-" + std::to_string(::getpid()) + ".endpoint";
   if (!args.pid_file.empty()) std::ofstream(args.pid_file) << ::getpid() << "\n";
   coordinator::Service service(*executor, tokenizer, so);
+  std::unique_ptr<ServeGateway> http;
+  if (!args.http.empty()) http = std::make_unique<ServeGateway>(args.http, args.gateway, so.front.endpoint_file, tokenizer);
   try {
     service.run(g_stop);
   } catch (const Error& e) {
@@ -226,6 +240,8 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--endpoint-file", a->endpoint_file, "Write the bound address here once serving (for --endpoint tcp://127.0.0.1:*)");
   cmd->add_option("--pid-file", a->pid_file, "Rank 0 writes its pid here (send it SIGTERM to stop); rank N > 0 to PATH.rankN");
   cmd->add_flag("--no-prefix-cache", a->no_prefix_cache, "Do not share KV blocks of common prompt prefixes");
+  cmd->add_option("--http", a->http, "Also serve the OpenAI-compatible HTTP API on HOST:PORT (gateway/)");
+  a->gateway.add_to(cmd);
   cmd->callback([a] { serve(*a); });
 }
 

@@ -9,7 +9,7 @@ ROOT=$PWD
 PACKAGES=(build-essential cmake ninja-build pkg-config git
   libopenmpi-dev openmpi-bin libzmq3-dev cppzmq-dev libyaml-cpp-dev nlohmann-json3-dev
   libpcre2-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
-  gnuplot-nox python3 iproute2)
+  gnuplot-nox python3 iproute2 libcpp-httplib-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

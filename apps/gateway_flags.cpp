@@ -1,0 +1,38 @@
+#include "apps/gateway_flags.h"
+
+namespace gossamer::apps {
+
+void GatewayFlags::add_to(CLI::App* cmd) {
+  cmd->add_option("--api-key-file", api_key_file,
+                  "HTTP API keys, one per line: requests to /v1/* need 'Authorization: Bearer <key>'");
+  cmd->add_flag("--insecure", insecure, "Allow listening on a non-loopback address without --api-key-file");
+  cmd->add_option("--http-threads", http_threads, "HTTP worker threads (bounds concurrent streams)")
+      ->capture_default_str();
+}
+
+gateway::GatewayOptions GatewayFlags::options(const std::string& listen, const std::string& upstream) const {
+  gateway::GatewayOptions o;
+  o.listen = listen;
+  o.upstream.endpoint = upstream;
+  o.api_key_file = api_key_file;
+  o.insecure = insecure;
+  o.threads = http_threads;
+  return o;
+}
+
+gateway::Tokenize tokenize_with(const Tokenizer& tokenizer) {
+  return [tokenizer](const std::string& text) {
+    const std::vector<uint32_t> ids = tokenizer.encode(text, SpecialTokens::kAsText);
+    return std::vector<int32_t>(ids.begin(), ids.end());
+  };
+}
+
+std::string local_endpoint(std::string bound) {
+  for (const char* any : {"tcp://*:", "tcp://0.0.0.0:"}) {
+    const std::string prefix = any;
+    if (bound.rfind(prefix, 0) == 0) return "tcp://127.0.0.1:" + bound.substr(prefix.size());
+  }
+  return bound;
+}
+
+}  // namespace gossamer::apps
