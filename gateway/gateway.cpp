@@ -10,8 +10,6 @@
 namespace gossamer::gateway {
 namespace {
 
-using namespace std::chrono_literals;
-
 std::pair<std::string, int> split_listen(const std::string& listen) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0)
@@ -42,7 +40,7 @@ std::optional<std::string> Gateway::Impl::model_name() {
     std::lock_guard lock(model_mu_);
     if (model_) return model_;
   }
-  auto h = upstream.health(2s);
+  auto h = upstream.health(options.probe_timeout);
   if (!h) return std::nullopt;
   std::lock_guard lock(model_mu_);
   model_ = h->model.empty() ? std::string("gossamer") : h->model;
@@ -117,7 +115,7 @@ Gateway::Gateway(GatewayOptions options) : impl_(std::make_unique<Impl>(std::mov
   });
   // Readiness: 200 only when the front door answers a health request now.
   s.Get("/health", [&g](const httplib::Request&, httplib::Response& res) {
-    auto h = g.upstream.health(2s);
+    auto h = g.upstream.health(g.options.probe_timeout);
     if (!h || h->status == "shutting_down") {
       res.status = 503;
       return send_json(res, {{"status", h ? h->status : "unreachable"}, {"upstream", g.upstream.endpoint()}});
@@ -125,7 +123,7 @@ Gateway::Gateway(GatewayOptions options) : impl_(std::make_unique<Impl>(std::mov
     send_json(res, {{"status", h->status}, {"model", h->model}, {"world_size", h->world_size}, {"uptime_s", h->uptime_s}});
   });
   s.Get("/metrics", [&g](const httplib::Request&, httplib::Response& res) {
-    res.set_content(g.metrics.render(g.upstream.stats(2s)), "text/plain; version=0.0.4");
+    res.set_content(g.metrics.render(g.upstream.stats(g.options.probe_timeout)), "text/plain; version=0.0.4");
   });
 }
 

@@ -24,6 +24,7 @@ struct GatewayOptions {
   int threads = 128;                       // HTTP worker threads: bounds concurrent streams
   size_t max_body_bytes = size_t{4} << 20; // larger bodies: 413
   std::chrono::milliseconds idle_timeout{60000};  // longest upstream silence within a request
+  std::chrono::milliseconds probe_timeout{2000};  // health/stats round trip (/health, /metrics)
 };
 
 class Gateway {
