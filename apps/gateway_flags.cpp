@@ -8,6 +8,9 @@ void GatewayFlags::add_to(CLI::App* cmd) {
   cmd->add_flag("--insecure", insecure, "Allow listening on a non-loopback address without --api-key-file");
   cmd->add_option("--http-threads", http_threads, "HTTP worker threads (bounds concurrent streams)")
       ->capture_default_str();
+  cmd->add_option("--upstream-timeout", upstream_timeout_s,
+                  "Seconds of silence from the cluster within a request before it fails with 503")
+      ->capture_default_str();
 }
 
 gateway::GatewayOptions GatewayFlags::options(const std::string& listen, const std::string& upstream) const {
@@ -17,6 +20,7 @@ gateway::GatewayOptions GatewayFlags::options(const std::string& listen, const s
   o.api_key_file = api_key_file;
   o.insecure = insecure;
   o.threads = http_threads;
+  o.idle_timeout = std::chrono::milliseconds(static_cast<int64_t>(upstream_timeout_s * 1000));
   return o;
 }
 

@@ -14,6 +14,7 @@ struct GatewayFlags {
   std::string api_key_file;
   bool insecure = false;
   int http_threads = 128;
+  double upstream_timeout_s = 60;
   void add_to(CLI::App* cmd);
   // Options for a gateway on `listen` in front of `upstream`.
   gateway::GatewayOptions options(const std::string& listen, const std::string& upstream) const;

@@ -35,6 +35,13 @@ if [ ! -f "$TOK_DIR/tokenizer.json" ]; then
   rm -rf "$tmp"
 fi
 
+# The official OpenAI Node SDK, pinned, for the gateway's client test (tests/gateway/openai_sdk.test.mjs).
+SDK_DIR=$ROOT/.cache/node-openai
+if [ ! -f "$SDK_DIR/node_modules/openai/package.json" ]; then
+  echo "setup: installing openai@4.104.0 (npm) into .cache/node-openai"
+  npm install --silent --no-audit --no-fund --prefix "$SDK_DIR" openai@4.104.0 >/dev/null
+fi
+
 BUILD_DIR=${GOSSAMER_BUILD_DIR:-$ROOT/build}
 JOBS=${GOSSAMER_JOBS:-$(nproc)}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
