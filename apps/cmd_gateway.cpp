@@ -60,6 +60,10 @@ void add_gateway_command(CLI::App& app) {
   cmd->add_option("--listen", a->listen, "HTTP address HOST:PORT (port 0: any free port)")->capture_default_str();
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer.json for text prompts of /v1/completions");
   cmd->add_option("--port-file", a->port_file, "Write the bound HTTP port here once listening");
+  cmd->add_option("--upstream-server-key", a->flags.upstream_server_key_file,
+                  "ZeroMQ CURVE: the front door's public key file (PREFIX.pub of gossamer keygen)");
+  cmd->add_option("--upstream-client-key", a->flags.upstream_client_key_file,
+                  "ZeroMQ CURVE: this gateway's secret key file (PREFIX.key; its .pub must be allowed by the server)");
   a->flags.add_to(cmd);
   cmd->callback([a] { run_gateway(*a); });
 }

@@ -1,5 +1,7 @@
 #include "apps/gateway_flags.h"
 
+#include "protocol/curve_keys.h"
+
 namespace gossamer::apps {
 
 void GatewayFlags::add_to(CLI::App* cmd) {
@@ -20,6 +22,16 @@ gateway::GatewayOptions GatewayFlags::options(const std::string& listen, const s
   o.api_key_file = api_key_file;
   o.insecure = insecure;
   o.threads = http_threads;
+  o.upstream.curve_server_public = curve_server_public;
+  o.upstream.curve_public = curve_public;
+  o.upstream.curve_secret = curve_secret;
+  if (!upstream_server_key_file.empty() || !upstream_client_key_file.empty()) {
+    if (upstream_server_key_file.empty() || upstream_client_key_file.empty())
+      throw CLI::ValidationError("--upstream-server-key and --upstream-client-key go together");
+    o.upstream.curve_server_public = protocol::read_curve_key(upstream_server_key_file);
+    o.upstream.curve_secret = protocol::read_curve_key(upstream_client_key_file);
+    o.upstream.curve_public = protocol::curve_public_of(o.upstream.curve_secret);
+  }
   o.idle_timeout = std::chrono::milliseconds(static_cast<int64_t>(upstream_timeout_s * 1000));
   return o;
 }

@@ -15,6 +15,9 @@ struct GatewayFlags {
   bool insecure = false;
   int http_threads = 128;
   double upstream_timeout_s = 60;
+  // ZeroMQ CURVE toward the front door: files (`gateway`), or keys set directly (`serve --http`).
+  std::string upstream_server_key_file, upstream_client_key_file;
+  std::string curve_server_public, curve_public, curve_secret;
   void add_to(CLI::App* cmd);
   // Options for a gateway on `listen` in front of `upstream`.
   gateway::GatewayOptions options(const std::string& listen, const std::string& upstream) const;
