@@ -38,13 +38,18 @@ function start(binary, args, log) {
   return spawn(binary, args, { stdio: ['ignore', out, out] });
 }
 
-// options: serveArgs (extra `serve` flags), gatewayArgs (extra `gateway` flags), apiKey.
+// options: model (a model directory; default: a tiny one with the gpt-oss vocabulary,
+// written as modelName), serveArgs (extra `serve` flags), gatewayArgs (extra `gateway`
+// flags), apiKey.
 export async function startCluster(options = {}) {
   const binary = process.env.GOSSAMER_BINARY || path.join(sourceDir(), 'build/gossamer');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-node-'));
-  const model = path.join(dir, 'model');
-  execFileSync(binary, ['--log-level', 'warn', 'synth', '--preset', 'tiny', '--vocab', '201088', '--seed', '7',
-    '--force', '--out', model], { stdio: 'ignore' });
+  let model = options.model;
+  if (!model) {
+    model = path.join(dir, options.modelName || 'model');
+    execFileSync(binary, ['--log-level', 'warn', 'synth', '--preset', 'tiny', '--vocab', '201088', '--seed', '7',
+      '--force', '--out', model], { stdio: 'ignore' });
+  }
   const serve = start(binary, ['--log-level', 'warn', 'serve', '--model', model, '--threads', '1', '--max-context', '1024',
     '--kv-blocks', '256', '--kv-block-size', '16', '--endpoint', 'tcp://127.0.0.1:*',
     '--endpoint-file', path.join(dir, 'endpoint'), ...(options.serveArgs || [])], path.join(dir, 'serve.log'));
