@@ -48,6 +48,7 @@ struct ServeArgs {
   bool no_prefix_cache = false;
   std::string http;  // non-empty: the HTTP gateway runs in this process too
   std::string curve_secret_key_file, curve_authorized_keys_file;
+  std::string http_port_file;
   GatewayFlags gateway;
 };
 
@@ -221,7 +222,7 @@ void serve(const ServeArgs& args) {
   if (!args.pid_file.empty()) std::ofstream(args.pid_file) << ::getpid() << "\n";
   coordinator::Service service(*executor, tokenizer, so);
   std::unique_ptr<ServeGateway> http;
-  if (!args.http.empty()) http = std::make_unique<ServeGateway>(args.http, http_flags, so.front.endpoint_file, tokenizer);
+  if (!args.http.empty()) http = std::make_unique<ServeGateway>(args.http, http_flags, so.front.endpoint_file, tokenizer, args.http_port_file);
   try {
     service.run(g_stop);
   } catch (const Error& e) {
@@ -269,6 +270,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--curve-authorized-keys-file", a->curve_authorized_keys_file,
                   "ZeroMQ CURVE: client public keys allowed in, one per line (server.curve_authorized_keys_file)");
   cmd->add_option("--http", a->http, "Also serve the OpenAI-compatible HTTP API on HOST:PORT (gateway/)");
+  cmd->add_option("--http-port-file", a->http_port_file, "Write the bound HTTP port here once listening (for --http HOST:0)");
   a->gateway.add_to(cmd);
   cmd->callback([a] { serve(*a); });
 }

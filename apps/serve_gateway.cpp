@@ -7,8 +7,9 @@
 
 namespace gossamer::apps {
 
-ServeGateway::ServeGateway(std::string listen, GatewayFlags flags, std::string endpoint_file, const Tokenizer& tokenizer) {
-  starter_ = std::thread([this, listen, flags, endpoint_file, tokenizer] {
+ServeGateway::ServeGateway(std::string listen, GatewayFlags flags, std::string endpoint_file, const Tokenizer& tokenizer,
+                           std::string port_file) {
+  starter_ = std::thread([this, listen, flags, endpoint_file, tokenizer, port_file] {
     std::string endpoint;
     while (!stop_.load()) {  // the front door writes the file once it is bound
       std::ifstream f(endpoint_file);
@@ -21,6 +22,7 @@ ServeGateway::ServeGateway(std::string listen, GatewayFlags flags, std::string e
       o.tokenize = tokenize_with(tokenizer);
       gateway_ = std::make_unique<gateway::Gateway>(std::move(o));
       gateway_->start();
+      if (!port_file.empty()) std::ofstream(port_file) << gateway_->port() << "\n";
     } catch (const std::exception& e) {
       GLOG_ERROR("serve --http {}: the gateway did not start: {}", listen, e.what());
       gateway_.reset();

@@ -13,7 +13,9 @@ namespace gossamer::apps {
 
 class ServeGateway {
  public:
-  ServeGateway(std::string listen, GatewayFlags flags, std::string endpoint_file, const Tokenizer& tokenizer);
+  // `port_file`: when set, the bound HTTP port is written there once listening.
+  ServeGateway(std::string listen, GatewayFlags flags, std::string endpoint_file, const Tokenizer& tokenizer,
+               std::string port_file = "");
   ~ServeGateway();  // stops the gateway
 
  private:

@@ -40,7 +40,7 @@ function start(binary, args, log) {
 
 // options: model (a model directory; default: a tiny one with the gpt-oss vocabulary,
 // written as modelName), serveArgs (extra `serve` flags), gatewayArgs (extra `gateway`
-// flags), apiKey.
+// flags), apiKey, oneProcess (`serve --http` instead of a separate `gossamer gateway`).
 export async function startCluster(options = {}) {
   const binary = process.env.GOSSAMER_BINARY || path.join(sourceDir(), 'build/gossamer');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-node-'));
@@ -50,10 +50,18 @@ export async function startCluster(options = {}) {
     execFileSync(binary, ['--log-level', 'warn', 'synth', '--preset', 'tiny', '--vocab', '201088', '--seed', '7',
       '--force', '--out', model], { stdio: 'ignore' });
   }
-  const serve = start(binary, ['--log-level', 'warn', 'serve', '--model', model, '--threads', '1', '--max-context', '1024',
+  const serveArgs = ['--log-level', 'warn', 'serve', '--model', model, '--threads', '1', '--max-context', '1024',
     '--kv-blocks', '256', '--kv-block-size', '16', '--endpoint', 'tcp://127.0.0.1:*',
-    '--endpoint-file', path.join(dir, 'endpoint'), ...(options.serveArgs || [])], path.join(dir, 'serve.log'));
+    '--endpoint-file', path.join(dir, 'endpoint'), ...(options.serveArgs || [])];
   let gateway;
+  if (options.oneProcess) {  // `serve --http`: the gateway inside the server process
+    serveArgs.push('--http', '127.0.0.1:0', '--http-port-file', path.join(dir, 'port'));
+    if (options.apiKey) {
+      fs.writeFileSync(path.join(dir, 'keys'), `${options.apiKey}\n`);
+      serveArgs.push('--api-key-file', path.join(dir, 'keys'));
+    }
+  }
+  const serve = start(binary, serveArgs, path.join(dir, 'serve.log'));
   const stop = async () => {
     for (const child of [gateway, serve]) {
       if (!child || child.exitCode !== null) continue;
@@ -66,14 +74,17 @@ export async function startCluster(options = {}) {
   };
   try {
     const endpoint = await waitForFile(path.join(dir, 'endpoint'), 'gossamer serve', serve, path.join(dir, 'serve.log'));
-    const gatewayArgs = ['--log-level', 'warn', 'gateway', '--upstream', endpoint, '--listen', '127.0.0.1:0',
-      '--port-file', path.join(dir, 'port'), ...(options.gatewayArgs || [])];
-    if (options.apiKey) {
-      fs.writeFileSync(path.join(dir, 'keys'), `${options.apiKey}\n`);
-      gatewayArgs.push('--api-key-file', path.join(dir, 'keys'));
+    if (!options.oneProcess) {
+      const gatewayArgs = ['--log-level', 'warn', 'gateway', '--upstream', endpoint, '--listen', '127.0.0.1:0',
+        '--port-file', path.join(dir, 'port'), ...(options.gatewayArgs || [])];
+      if (options.apiKey) {
+        fs.writeFileSync(path.join(dir, 'keys'), `${options.apiKey}\n`);
+        gatewayArgs.push('--api-key-file', path.join(dir, 'keys'));
+      }
+      gateway = start(binary, gatewayArgs, path.join(dir, 'gateway.log'));
     }
-    gateway = start(binary, gatewayArgs, path.join(dir, 'gateway.log'));
-    const port = await waitForFile(path.join(dir, 'port'), 'gossamer gateway', gateway, path.join(dir, 'gateway.log'));
+    const owner = gateway || serve, ownerLog = path.join(dir, gateway ? 'gateway.log' : 'serve.log');
+    const port = await waitForFile(path.join(dir, 'port'), 'the gateway', owner, ownerLog);
     const base = `http://127.0.0.1:${port}`;
     const end = Date.now() + 60000;  // ready when the cluster answers through the gateway
     while ((await fetch(`${base}/health`).then((r) => r.status, () => 0)) !== 200) {
