@@ -40,7 +40,7 @@ int64_t unix_now() {
 struct Stream {
   Gateway::Impl& g;
   std::string id;
-  std::shared_ptr<RequestChannel> channel;
+  std::shared_ptr<UpstreamCall> channel;
   ChunkMapper mapper;
   std::deque<protocol::ServerMessage> pending;  // read before the response started
   Clock::time_point received, last_delta;
@@ -48,7 +48,7 @@ struct Stream {
   bool finished = false;  // the terminal reply was read (or the stream failed upstream)
   Clock::time_point last_write = Clock::now();
 
-  Stream(Gateway::Impl& gw, std::string request_id, std::shared_ptr<RequestChannel> ch, ChunkMapper m,
+  Stream(Gateway::Impl& gw, std::string request_id, std::shared_ptr<UpstreamCall> ch, ChunkMapper m,
          Clock::time_point t0)
       : g(gw), id(std::move(request_id)), channel(std::move(ch)), mapper(std::move(m)), received(t0) {}
 

@@ -1,27 +1,16 @@
 #include "gateway/upstream.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
+#include <map>
 #include <random>
 
-#include <zmq.hpp>
-
+#include "client/client.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "protocol/encode.h"
-#include "protocol/limits.h"
-#include "protocol/parse.h"
 
 namespace gossamer::gateway {
 namespace {
 
-// The socket and its context, made in the constructor (so a bad endpoint fails there)
-// and used only by the I/O thread afterwards.
-struct Socket {
-  zmq::context_t context{1};
-  zmq::socket_t socket{context, zmq::socket_type::dealer};
-};
+using Clock = std::chrono::steady_clock;
 
 std::string random_prefix() {
   std::random_device rd;
@@ -32,8 +21,7 @@ std::string random_prefix() {
   return s + "-";
 }
 
-// The id a reply is routed by: the request's id, a health/stats correlation id, or the
-// `ref` of an error about a message we sent (a refused health probe).
+// The id a reply belongs to: the request's id, or a health/stats correlation id.
 std::optional<std::string> route_of(const protocol::ServerMessage& m) {
   if (auto id = protocol::request_id_of(m)) return id;
   if (auto* h = std::get_if<protocol::HealthReply>(&m)) return h->id;
@@ -42,168 +30,105 @@ std::optional<std::string> route_of(const protocol::ServerMessage& m) {
   return std::nullopt;
 }
 
-bool ends_route(const protocol::ServerMessage& m) {
-  return protocol::is_terminal(m) || std::holds_alternative<protocol::HealthReply>(m) ||
-         std::holds_alternative<protocol::StatsReply>(m);
-}
+std::atomic<uint64_t> g_instances{0};
+// Per thread: Upstream instance -> its connection. Destroyed with the thread (an HTTP
+// worker lives as long as its gateway's server).
+thread_local std::map<uint64_t, std::unique_ptr<client::Client>> t_connections;
 
-std::unique_ptr<Socket> make_socket(const UpstreamOptions& o) {
-  auto s = std::make_unique<Socket>();
-  s->socket.set(zmq::sockopt::linger, 500);
-  s->socket.set(zmq::sockopt::sndtimeo, 5000);
-  s->socket.set(zmq::sockopt::heartbeat_ivl, 2000);
-  s->socket.set(zmq::sockopt::heartbeat_timeout, 6000);
-  s->socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(protocol::kDefaultMaxFrameBytes + 4096));
-  const bool curve = !o.curve_server_public.empty() || !o.curve_public.empty() || !o.curve_secret.empty();
-  if (curve) {
-    if (o.curve_server_public.size() != 40 || o.curve_public.size() != 40 || o.curve_secret.size() != 40)
-      GOSSAMER_THROW(kInvalidArgument, "CURVE needs the server's public key and a client key pair (40 Z85 characters each)");
-    s->socket.set(zmq::sockopt::curve_serverkey, o.curve_server_public);
-    s->socket.set(zmq::sockopt::curve_publickey, o.curve_public);
-    s->socket.set(zmq::sockopt::curve_secretkey, o.curve_secret);
+// The next message of `client` about `id` within `timeout`; others are dropped.
+std::optional<protocol::ServerMessage> next_for(client::Client& client, const std::string& id,
+                                                std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    std::optional<protocol::ServerMessage> m;
+    try {
+      m = client.poll(std::max(left, std::chrono::milliseconds(0)));
+    } catch (const Error& e) {
+      GLOG_WARN("gateway: {}", e.what());
+      if (Clock::now() >= deadline) return std::nullopt;
+      continue;
+    }
+    if (!m) return std::nullopt;
+    if (route_of(*m) == id) return m;
   }
-  try {
-    s->socket.connect(o.endpoint);
-  } catch (const zmq::error_t& e) {
-    GOSSAMER_THROW(kInvalidArgument, "cannot connect to '{}': {}", o.endpoint, e.what());
-  }
-  return s;
 }
 
 }  // namespace
 
-Upstream::Upstream(UpstreamOptions options) : options_(std::move(options)), id_prefix_(random_prefix()) {
-  std::shared_ptr<Socket> sock = make_socket(options_);
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) GOSSAMER_THROW(kIo, "eventfd failed");
-  io_ = std::thread([this, sock] {
-    // The thread owns the socket from here on.
-    zmq::socket_t& s = sock->socket;
-    while (!stop_.load()) {
-      zmq::pollitem_t items[2] = {{s.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd_, ZMQ_POLLIN, 0}};
-      try {
-        zmq::poll(items, 2, std::chrono::milliseconds(200));
-      } catch (const zmq::error_t& e) {
-        GLOG_WARN("gateway: poll on {} failed: {}", options_.endpoint, e.what());
-        continue;
-      }
-      if (items[1].revents & ZMQ_POLLIN) {
-        uint64_t n;
-        [[maybe_unused]] ssize_t r = ::read(wake_fd_, &n, sizeof n);
-      }
-      std::vector<std::string> out;
-      {
-        std::lock_guard lock(mu_);
-        out.swap(outbox_);
-      }
-      for (auto& frame : out) {
-        try {
-          if (!s.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::none))
-            GLOG_WARN("gateway: send to {} timed out", options_.endpoint);
-        } catch (const zmq::error_t& e) {
-          GLOG_WARN("gateway: send to {} failed: {}", options_.endpoint, e.what());
-        }
-      }
-      while (true) {
-        zmq::message_t frame;
-        if (!s.recv(frame, zmq::recv_flags::dontwait)) break;
-        if (frame.more()) {  // the protocol is one frame per message: skip the rest
-          zmq::message_t part;
-          while (s.recv(part, zmq::recv_flags::dontwait) && part.more()) {}
-          GLOG_WARN("gateway: {} sent a multi-frame message; dropped", options_.endpoint);
-          continue;
-        }
-        auto parsed = protocol::parse_server_message(frame.to_string_view(), protocol::kDefaultMaxFrameBytes + 4096);
-        if (!parsed.ok()) {
-          GLOG_WARN("gateway: bad frame from {}: {}", options_.endpoint, parsed.error().message);
-          continue;
-        }
-        dispatch(std::move(parsed.value()));
-      }
-    }
-  });
+std::optional<protocol::ServerMessage> UpstreamCall::pop(std::chrono::milliseconds timeout) {
+  return next_for(connection_, id_, timeout);
 }
 
-Upstream::~Upstream() {
-  stop_.store(true);
-  const uint64_t one = 1;
-  [[maybe_unused]] ssize_t r = ::write(wake_fd_, &one, sizeof one);
-  if (io_.joinable()) io_.join();
-  ::close(wake_fd_);
+Upstream::Upstream(UpstreamOptions options)
+    : options_(std::move(options)),
+      instance_(g_instances.fetch_add(1)),
+      context_(std::make_shared<zmq::context_t>(1)),
+      id_prefix_(random_prefix()) {
+  connection();
+}
+
+Upstream::~Upstream() { t_connections.erase(instance_); }
+
+client::Client& Upstream::connection() {
+  auto& c = t_connections[instance_];
+  if (!c) {
+    client::ClientOptions o;
+    o.curve_server_public = options_.curve_server_public;
+    o.curve_public = options_.curve_public;
+    o.curve_secret = options_.curve_secret;
+    try {
+      c = std::make_unique<client::Client>(options_.endpoint, context_, o);
+    } catch (...) {
+      t_connections.erase(instance_);
+      throw;
+    }
+  }
+  return *c;
 }
 
 std::string Upstream::new_id() { return id_prefix_ + std::to_string(next_id_.fetch_add(1)); }
 
-void Upstream::send(std::string frame) {
-  {
-    std::lock_guard lock(mu_);
-    outbox_.push_back(std::move(frame));
-  }
-  const uint64_t one = 1;
-  [[maybe_unused]] ssize_t r = ::write(wake_fd_, &one, sizeof one);
-}
-
-void Upstream::dispatch(protocol::ServerMessage m) {
-  const std::optional<std::string> route = route_of(m);
-  if (!route) {
-    if (auto* e = std::get_if<protocol::ErrorReply>(&m))
-      GLOG_WARN("gateway: error from {} about no request: {}: {}", options_.endpoint,
-                protocol::error_code_string(e->code), e->message);
-    return;
-  }
-  std::shared_ptr<RequestChannel> channel;
-  {
-    std::lock_guard lock(mu_);
-    auto it = channels_.find(*route);
-    if (it == channels_.end()) return;  // given up on (cancelled, timed out): drop
-    channel = it->second;
-    if (ends_route(m)) channels_.erase(it);
-  }
-  channel->push(std::move(m));
-}
-
-std::shared_ptr<RequestChannel> Upstream::submit(const std::string& id, std::string frame) {
-  auto channel = std::make_shared<RequestChannel>();
-  {
-    std::lock_guard lock(mu_);
-    channels_[id] = channel;
-  }
-  send(std::move(frame));
-  return channel;
+std::shared_ptr<UpstreamCall> Upstream::submit(const std::string& id, const std::string& frame) {
+  client::Client& c = connection();
+  c.send_raw(frame);
+  return std::make_shared<UpstreamCall>(c, id);
 }
 
 void Upstream::cancel(const std::string& id) {
-  forget(id);
-  send(protocol::encode(protocol::ClientMessage{protocol::Cancel{id}}));
-}
-
-void Upstream::forget(const std::string& id) {
-  std::lock_guard lock(mu_);
-  channels_.erase(id);
-}
-
-template <class Reply>
-std::optional<Reply> Upstream::probe(bool health, std::chrono::milliseconds timeout) {
-  const std::string id = new_id();
-  auto channel = std::make_shared<RequestChannel>();
-  {
-    std::lock_guard lock(mu_);
-    channels_[id] = channel;
+  try {
+    connection().cancel(id);
+  } catch (const Error& e) {
+    GLOG_WARN("gateway: cancel of {} not sent: {}", id, e.what());
   }
-  send(health ? protocol::encode(protocol::ClientMessage{protocol::HealthRequest{id}})
-              : protocol::encode(protocol::ClientMessage{protocol::StatsRequest{id}}));
-  std::optional<protocol::ServerMessage> m = channel->pop(timeout);
-  forget(id);
-  if (!m) return std::nullopt;
-  if (auto* r = std::get_if<Reply>(&*m)) return std::move(*r);
-  return std::nullopt;
 }
 
 std::optional<protocol::HealthReply> Upstream::health(std::chrono::milliseconds timeout) {
-  return probe<protocol::HealthReply>(true, timeout);
+  client::Client& c = connection();
+  const std::string id = new_id();
+  try {
+    c.send_health(id);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  auto m = next_for(c, id, timeout);
+  if (!m) return std::nullopt;
+  if (auto* h = std::get_if<protocol::HealthReply>(&*m)) return std::move(*h);
+  return std::nullopt;
 }
+
 std::optional<protocol::StatsReply> Upstream::stats(std::chrono::milliseconds timeout) {
-  return probe<protocol::StatsReply>(false, timeout);
+  client::Client& c = connection();
+  const std::string id = new_id();
+  try {
+    c.send_stats(id);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  auto m = next_for(c, id, timeout);
+  if (!m) return std::nullopt;
+  if (auto* s = std::get_if<protocol::StatsReply>(&*m)) return std::move(*s);
+  return std::nullopt;
 }
 
 }  // namespace gossamer::gateway

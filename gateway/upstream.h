@@ -1,21 +1,23 @@
 #pragma once
-// The gateway's one connection to the ZeroMQ front door (docs/PROTOCOL.md), shared by all
-// HTTP threads. A ZeroMQ socket belongs to one thread, so an I/O thread owns the DEALER:
-// HTTP threads queue frames to send and wake it through an eventfd (polled together with
-// the socket, so a send never waits for a poll timeout); it hands every reply to the
-// RequestChannel registered under the reply's request id (or health/stats correlation id).
+// The gateway's connections to the ZeroMQ front door (docs/PROTOCOL.md). Each HTTP worker
+// thread has a DEALER connection of its own (client::Client, made on first use and kept
+// for the thread's life), and serves its request on it from start to end: submit, read the
+// replies, cancel. No reply crosses a thread on its way from the front door to the HTTP
+// socket, so streaming adds no thread hand-off per token; and a cancel always travels on
+// the connection of the request it cancels, as the protocol requires.
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
-#include <unordered_map>
-#include <vector>
 
-#include "gateway/request_channel.h"
+#include <zmq.hpp>
+
 #include "protocol/server_messages.h"
+
+namespace gossamer::client {
+class Client;
+}
 
 namespace gossamer::gateway {
 
@@ -26,8 +28,24 @@ struct UpstreamOptions {
   std::string curve_server_public, curve_public, curve_secret;
 };
 
+class Upstream;
+
+// One request on the calling thread's connection. Use it on that thread only.
+class UpstreamCall {
+ public:
+  UpstreamCall(client::Client& connection, std::string id) : connection_(connection), id_(std::move(id)) {}
+  // The request's next message, or nullopt when none came within `timeout`. Messages of
+  // earlier requests of this connection (a reply racing a cancel) are dropped.
+  std::optional<protocol::ServerMessage> pop(std::chrono::milliseconds timeout);
+
+ private:
+  client::Client& connection_;
+  std::string id_;
+};
+
 class Upstream {
  public:
+  // Connects the calling thread, so a bad endpoint or key fails here.
   explicit Upstream(UpstreamOptions options);
   ~Upstream();
   Upstream(const Upstream&) = delete;
@@ -35,12 +53,10 @@ class Upstream {
 
   // A fresh request id, unique to this gateway process.
   std::string new_id();
-  // Registers `id`, then queues the submit frame (already encoded JSON carrying `id`).
-  std::shared_ptr<RequestChannel> submit(const std::string& id, std::string frame);
-  // Asks the front door to end `id` (its KV is freed) and stops routing its replies.
+  // Sends the submit frame (encoded JSON carrying `id`) on this thread's connection.
+  std::shared_ptr<UpstreamCall> submit(const std::string& id, const std::string& frame);
+  // Asks the front door to end `id` (its KV is freed); must run on the submitting thread.
   void cancel(const std::string& id);
-  // Stops routing replies of `id` (after its terminal reply, or when giving up on it).
-  void forget(const std::string& id);
 
   // Round trips; nullopt when no reply came within `timeout` (front door down).
   std::optional<protocol::HealthReply> health(std::chrono::milliseconds timeout);
@@ -49,21 +65,13 @@ class Upstream {
   const std::string& endpoint() const { return options_.endpoint; }
 
  private:
-  void send(std::string frame);
-  void run();
-  void dispatch(protocol::ServerMessage m);
-  template <class Reply>
-  std::optional<Reply> probe(bool health, std::chrono::milliseconds timeout);
+  client::Client& connection();  // this thread's, made on first use
 
   UpstreamOptions options_;
-  int wake_fd_ = -1;
-  std::atomic<bool> stop_{false};
+  uint64_t instance_;  // tells this Upstream's per-thread connections from another's
+  std::shared_ptr<zmq::context_t> context_;  // shared with the connections it outlives
   std::atomic<uint64_t> next_id_{0};
   std::string id_prefix_;
-  std::mutex mu_;  // guards outbox_ and channels_
-  std::vector<std::string> outbox_;
-  std::unordered_map<std::string, std::shared_ptr<RequestChannel>> channels_;
-  std::thread io_;
 };
 
 }  // namespace gossamer::gateway
