@@ -103,6 +103,9 @@ std::string Metrics::render(const std::optional<protocol::StatsReply>& stats) co
           static_cast<double>(prompt_tokens_.load()));
   counter(out, "gossamer:prefix_cache_hits_total", "Prompt tokens served from the prefix cache.",
           static_cast<double>(cached_tokens_.load()));
+  const double queried = static_cast<double>(prompt_tokens_.load());
+  gauge(out, "gossamer:prefix_cache_hit_rate", "Share of prompt tokens served from the prefix cache so far (0-1).",
+        queried > 0 ? static_cast<double>(cached_tokens_.load()) / queried : 0.0);
   ttft.render("gossamer:time_to_first_token_seconds", "Time to first token as the gateway saw it.", out);
   inter_token.render("gossamer:inter_token_latency_seconds", "Time between streamed deltas.", out);
   e2e.render("gossamer:e2e_request_latency_seconds", "Request latency, received to last byte.", out);

@@ -4,6 +4,10 @@
 // request is cancelled upstream and the front door's stats show its sequence freed.
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <set>
+#include <sstream>
+
 #include "client/client.h"
 #include "gateway/metrics.h"
 #include "gateway_fixture.h"
@@ -138,6 +142,20 @@ TEST_F(RealServer, ModelsHealthAndMetrics) {
                            "gossamer:time_to_first_token_seconds_bucket", "gossamer:inter_token_latency_seconds_bucket",
                            "gossamer:e2e_request_latency_seconds_count", "gossamer:requests_total{outcome=\"success\"}"})
     EXPECT_NE(metrics->body.find(name), std::string::npos) << name;
+  // Prometheus text format: every sample line is `name{labels} value`, each family typed once.
+  const std::regex sample(R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+-]+(Inf)?$)");
+  std::istringstream lines(metrics->body);
+  std::set<std::string> typed;
+  int samples = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# TYPE ", 0) == 0) {
+      EXPECT_TRUE(typed.insert(line.substr(7, line.find(' ', 7) - 7)).second) << line;
+    } else if (line.rfind("# HELP ", 0) != 0) {
+      EXPECT_TRUE(std::regex_match(line, sample)) << line;
+      ++samples;
+    }
+  }
+  EXPECT_GT(samples, 60);
 }
 
 TEST_F(RealServer, ClientLeavingMidStreamFreesTheSequence) {

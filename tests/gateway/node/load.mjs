@@ -42,6 +42,9 @@ export async function runLoad({ base, n = 500, c = 32, promptLen = 32, maxTokens
   const results = [];
   const scrapes = [];
   let next = 0, done = false;
+  // Warm-up outside the clock, as loadgen connects before it starts timing: the HTTP client
+  // loads and opens its c connections.
+  await Promise.all(Array.from({ length: c }, () => fetch(`${base}/health`).then((r) => r.text())));
   const t0 = performance.now();
   const scraper = (async () => {
     while (!done) {
