@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 
+#include "core/error.h"
 #include "gateway/gateway_impl.h"
 #include "gateway/openai_response.h"
 
@@ -183,6 +184,9 @@ void handle_inference(Gateway::Impl& g, const httplib::Request& req, httplib::Re
     }
   } catch (const ApiError& e) {
     refuse(e);
+  } catch (const Error& e) {  // the connection to the front door failed (send timed out)
+    refuse({503, std::string("cannot reach the cluster: ") + e.what(), "service_unavailable", std::nullopt,
+            std::string("upstream_unavailable"), 5});
   }
   if (ended_here) g.metrics.ended();
 }
