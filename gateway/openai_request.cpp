@@ -76,6 +76,52 @@ json convert_message(const json& m, size_t i) {
   return out;
 }
 
+// gpt-oss (harmony) calls one tool per assistant message, and a tool result answers the call
+// right before it. OpenAI clients send one assistant message with several tool_calls and then
+// the results, in any order, matched by tool_call_id. Rewritten here: each call becomes an
+// assistant message of its own, followed by its result. `index` maps each output message to
+// the request's message it came from, for error paths.
+json one_call_per_turn(const json& messages, const std::vector<size_t>& index) {
+  json out = json::array();
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const json& m = messages[i];
+    const bool calls = m.value("role", "") == "assistant" && m.contains("tool_calls") && m["tool_calls"].is_array();
+    if (!calls) {
+      out.push_back(m);
+      continue;
+    }
+    // The tool results that follow, by the call they answer.
+    size_t j = i + 1;
+    std::vector<json> results;
+    for (; j < messages.size() && messages[j].value("role", "") == "tool"; ++j) results.push_back(messages[j]);
+    std::vector<bool> used(results.size(), false);
+    const json& tool_calls = m["tool_calls"];
+    for (size_t k = 0; k < tool_calls.size(); ++k) {
+      json turn = m;
+      turn["tool_calls"] = json::array({tool_calls[k]});
+      if (k > 0) turn.erase("thinking"), turn["content"] = nullptr;  // the reasoning goes before the first call
+      out.push_back(turn);
+      const std::string call_id = tool_calls[k].is_object() ? tool_calls[k].value("id", "") : "";
+      for (size_t r = 0; r < results.size(); ++r) {
+        if (used[r]) continue;
+        const std::string answers = results[r].value("tool_call_id", "");
+        // By id when both have one; otherwise in order, as the results came.
+        if (!call_id.empty() && !answers.empty() && answers != call_id) continue;
+        used[r] = true;
+        out.push_back(results[r]);
+        break;
+      }
+    }
+    for (size_t r = 0; r < results.size(); ++r) {
+      if (used[r]) continue;
+      const std::string path = "messages[" + std::to_string(index[i + 1 + r]) + "].tool_call_id";
+      throw bad_request(path + ": answers no tool call of the assistant message before it", path);
+    }
+    i = j - 1;
+  }
+  return out;
+}
+
 void copy_number(const json& body, json& params, const char* name) {
   if (const json* v = field(body, name)) params[name] = *v;
 }
@@ -136,7 +182,12 @@ UpstreamRequest chat_completion_request(const json& body) {
   if (!messages) throw bad_request("messages: missing required field", "messages");
   if (!messages->is_array()) throw bad_request("messages: expected an array", "messages");
   json converted = json::array();
-  for (size_t i = 0; i < messages->size(); ++i) converted.push_back(convert_message((*messages)[i], i));
+  std::vector<size_t> index;
+  for (size_t i = 0; i < messages->size(); ++i) {
+    converted.push_back(convert_message((*messages)[i], i));
+    index.push_back(i);
+  }
+  converted = one_call_per_turn(converted, index);
   json params = common_params(body);
   if (const json* e = field(body, "reasoning_effort")) params["reasoning_effort"] = *e;
   bool tools_allowed = true;

@@ -106,6 +106,30 @@ TEST_F(RealServer, ChatStreamedEqualsWholeAtTemperatureZero) {
   EXPECT_EQ(s.finish, w["choices"][0]["finish_reason"]);
 }
 
+// A conversation with tools, two calls in one assistant turn and their results, renders
+// with the server's harmony template (the gateway gives it one call per turn).
+TEST_F(RealServer, ToolConversationRenders) {
+  auto call = [](const char* id, const char* city) {
+    return json{{"id", id}, {"type", "function"},
+                {"function", {{"name", "get_weather"}, {"arguments", std::string("{\"city\":\"") + city + "\"}"}}}};
+  };
+  json body = {{"messages",
+                {{{"role", "system"}, {"content", "Use tools."}},
+                 {{"role", "user"}, {"content", "Paris and Rome?"}},
+                 {{"role", "assistant"}, {"content", nullptr}, {"reasoning_content", "Two calls."},
+                  {"tool_calls", {call("c1", "Paris"), call("c2", "Rome")}}},
+                 {{"role", "tool"}, {"tool_call_id", "c2"}, {"content", "{\"temp\":25}"}},
+                 {{"role", "tool"}, {"tool_call_id", "c1"}, {"content", "{\"temp\":21}"}}}},
+               {"tools", {{{"type", "function"},
+                           {"function", {{"name", "get_weather"}, {"description", "Weather of a city"},
+                                         {"parameters", {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}}}}}}}},
+               {"max_tokens", 4}, {"temperature", 0}};
+  auto res = gw->post("/v1/chat/completions", body);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_GT(json::parse(res->body)["usage"]["prompt_tokens"].get<int>(), 60);
+}
+
 TEST_F(RealServer, CompletionsTextAndTokenPrompts) {
   json body = {{"prompt", "The capital of France is"}, {"max_tokens", 12}, {"temperature", 0}};
   auto whole = gw->post("/v1/completions", body);

@@ -251,3 +251,42 @@ TEST(ScriptedDisconnect, ClientLeavingMidStreamCancelsUpstream) {
 
 }  // namespace
 }  // namespace gossamer::testing
+
+namespace gossamer::testing {
+namespace {
+
+// Two calls in one OpenAI assistant message, results in the other order: harmony gets each
+// call as a turn of its own, followed by the result that answers it.
+TEST_F(Scripted, SeveralToolCallsBecomeOneTurnEachFollowedByItsResult) {
+  auto call = [](const char* id, const char* city) {
+    return json{{"id", id}, {"type", "function"},
+                {"function", {{"name", "get_weather"}, {"arguments", std::string("{\"city\":\"") + city + "\"}"}}}};
+  };
+  json body = {{"messages",
+                {{{"role", "user"}, {"content", "Paris and Rome?"}},
+                 {{"role", "assistant"}, {"content", nullptr}, {"reasoning_content", "Two calls."},
+                  {"tool_calls", {call("c1", "Paris"), call("c2", "Rome")}}},
+                 {{"role", "tool"}, {"tool_call_id", "c2"}, {"content", "{\"temp\":25}"}},
+                 {{"role", "tool"}, {"tool_call_id", "c1"}, {"content", "{\"temp\":21}"}},
+                 {{"role", "user"}, {"content", "answer"}}}}};
+  auto res = gw.post("/v1/chat/completions", body);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const std::vector<protocol::ChatMessage> m = *door.submits().back().messages;
+  ASSERT_EQ(m.size(), 6u);
+  EXPECT_EQ(m[1].tool_calls.at(0).id, "c1");
+  EXPECT_EQ(m[1].thinking, "Two calls.");
+  EXPECT_EQ(m[2].tool_call_id, "c1");
+  EXPECT_EQ(m[2].text(), "{\"temp\":21}");
+  EXPECT_EQ(m[3].tool_calls.at(0).id, "c2");
+  EXPECT_FALSE(m[3].thinking);
+  EXPECT_EQ(m[4].tool_call_id, "c2");
+  EXPECT_EQ(m[5].text(), "answer");
+  // A result that answers no call is refused, naming it.
+  body["messages"][3]["tool_call_id"] = "c9";
+  res = gw.post("/v1/chat/completions", body);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(json::parse(res->body)["error"]["param"], "messages[3].tool_call_id");
+}
+
+}  // namespace
+}  // namespace gossamer::testing
