@@ -113,6 +113,15 @@ Gateway::Gateway(GatewayOptions options) : impl_(std::make_unique<Impl>(std::mov
                     {"data", nlohmann::json::array({{{"id", *name}, {"object", "model"}, {"created", 0},
                                                      {"owned_by", "gossamer"}}})}});
   });
+  s.Get(R"(/v1/models/(.+))", [&g](const httplib::Request& req, httplib::Response& res) {
+    auto name = g.model_name();
+    if (!name) return send_error(res, {503, "the cluster does not answer", "service_unavailable", std::nullopt,
+                                       std::string("upstream_unavailable"), 5});
+    if (req.matches[1] != *name)
+      return send_error(res, {404, "the model '" + std::string(req.matches[1]) + "' does not exist", "invalid_request_error",
+                              std::string("model"), std::string("model_not_found"), 0});
+    send_json(res, {{"id", *name}, {"object", "model"}, {"created", 0}, {"owned_by", "gossamer"}});
+  });
   // Readiness: 200 only when the front door answers a health request now.
   s.Get("/health", [&g](const httplib::Request&, httplib::Response& res) {
     auto h = g.upstream.health(g.options.probe_timeout);

@@ -27,6 +27,8 @@ test('models lists the served model', async () => {
   assert.equal(list.data.length, 1);
   assert.equal(list.data[0].object, 'model');
   assert.ok(model.length > 0);
+  assert.equal((await client.models.retrieve(model)).id, model);
+  await assert.rejects(client.models.retrieve('no-such-model'), (e) => e instanceof OpenAI.NotFoundError);
 });
 
 test('chat: streamed text equals the whole text at temperature 0', async () => {
