@@ -68,5 +68,49 @@ TEST(Curve, ListedKeyWorksUnknownKeyGetsNothing) {
   std::system(("rm -rf " + dir).c_str());
 }
 
+// `serve --http` with CURVE (its in-process gateway gets a key of its own) and the
+// `gateway` verb with key files: both reach the front door.
+TEST(Curve, ServeHttpAndTheGatewayVerbConnectWithKeys) {
+  const std::string dir = "/tmp/gossamer-curve-test2-" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
+  for (const char* who : {"server", "client"})
+    ASSERT_EQ(std::system((std::string(GOSSAMER_BINARY) + " keygen " + dir + "/" + who + " > /dev/null").c_str()), 0);
+  std::ofstream(dir + "/allowed") << protocol::read_curve_key(dir + "/client.pub") << "\n";
+  ServerProcess server(0, "--model " + tiny_model() + " --threads 1 --curve-secret-key-file " + dir +
+                              "/server.key --curve-authorized-keys-file " + dir + "/allowed --http 127.0.0.1:0 --http-port-file " +
+                              dir + "/http.port", 22);
+  const std::string endpoint = read_endpoint(server.pid_file() + ".endpoint", 60s);
+  ASSERT_FALSE(endpoint.empty()) << server.log();
+  const std::string in_process_port = read_endpoint(dir + "/http.port", 30s);
+  ASSERT_FALSE(in_process_port.empty()) << server.log();
+
+  const pid_t gateway = ::fork();
+  if (gateway == 0) {
+    const std::string cmd = "exec " + std::string(GOSSAMER_BINARY) + " gateway --upstream " + endpoint +
+                            " --listen 127.0.0.1:0 --port-file " + dir + "/gw.port --upstream-server-key " + dir +
+                            "/server.pub --upstream-client-key " + dir + "/client.key > " + dir + "/gw.log 2>&1";
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const std::string gateway_port = read_endpoint(dir + "/gw.port", 30s);
+  for (const std::string& port : {in_process_port, gateway_port}) {
+    ASSERT_FALSE(port.empty());
+    httplib::Client http("127.0.0.1", std::stoi(port));
+    int status = 0;
+    for (int i = 0; i < 50 && status != 200; ++i) {
+      auto res = http.Get("/health");
+      status = res ? res->status : 0;
+      if (status != 200) std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(status, 200) << "port " << port << "\n" << server.log();
+  }
+  ::kill(gateway, SIGTERM);
+  int st = 0;
+  ::waitpid(gateway, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "gateway exit status " << st;
+  server.stop(10s);
+  std::system(("rm -rf " + dir).c_str());
+}
+
 }  // namespace
 }  // namespace gossamer::testing
