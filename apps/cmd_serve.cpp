@@ -12,8 +12,12 @@
 #include <future>
 
 #include "apps/commands.h"
+#include "apps/gateway_flags.h"
+#include "apps/serve_gateway.h"
 #include "apps/mpi_world.h"
 #include "coordinator/service.h"
+#include "gateway/auth.h"
+#include "protocol/curve_keys.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "tokenizer/locate.h"
@@ -44,6 +48,10 @@ struct ServeArgs {
   int64_t kv_blocks = -1, kv_window_blocks = -1, max_batch_tokens = 0, default_max_tokens = 0;
   double comm_timeout_s = -1, heartbeat_s = 0;
   bool no_prefix_cache = false;
+  std::string http;  // non-empty: the HTTP gateway runs in this process too
+  std::string curve_secret_key_file, curve_authorized_keys_file;
+  std::string http_port_file;
+  GatewayFlags gateway;
 };
 
 worker::RuntimeConfig load_config(const ServeArgs& a) {
@@ -67,8 +75,10 @@ worker::RuntimeConfig load_config(const ServeArgs& a) {
   if (a.comm_timeout_s >= 0) cfg.runtime.comm_timeout_s = a.comm_timeout_s;
   if (a.heartbeat_s > 0) cfg.server.heartbeat_s = a.heartbeat_s;
   if (cfg.model.path.empty()) GOSSAMER_THROW(kInvalidArgument, "serve: no model: pass --model DIR or set model.path in --config");
-  if (!cfg.server.curve_secret_key_file.empty() || !cfg.server.curve_authorized_keys_file.empty())
-    GOSSAMER_THROW(kUnsupported, "server.curve_*: CURVE authentication is not implemented; bind to 127.0.0.1 or a private network");
+  if (!a.curve_secret_key_file.empty()) cfg.server.curve_secret_key_file = a.curve_secret_key_file;
+  if (!a.curve_authorized_keys_file.empty()) cfg.server.curve_authorized_keys_file = a.curve_authorized_keys_file;
+  if (cfg.server.curve_secret_key_file.empty() != cfg.server.curve_authorized_keys_file.empty())
+    GOSSAMER_THROW(kInvalidArgument, "CURVE needs both the server's secret key file and the authorized client keys file");
   return cfg;
 }
 
@@ -79,6 +89,11 @@ model::CheckpointLayout layout_of(const std::string& s) {
 }
 
 void serve(const ServeArgs& args) {
+  if (!args.http.empty()) {  // refuse a bad --http before the model loads
+    const size_t colon = args.http.rfind(':');
+    gateway::check_listen_policy(args.http.substr(0, colon == std::string::npos ? 0 : colon),
+                                 !args.gateway.api_key_file.empty(), args.gateway.insecure);
+  }
   const worker::RuntimeConfig cfg = load_config(args);
   World world = make_world(cfg.runtime.comm_timeout());
   const bool coordinator = world.rank() == 0;
@@ -186,12 +201,36 @@ void serve(const ServeArgs& args) {
   // Under mpirun only: alone, no peer can die in a step, and the launcher is the shell.
   so.front.stop_by_launcher = world.mpi && world.size() > 1 ? &g_stop_by_launcher : nullptr;
   so.front.endpoint_file = args.endpoint_file;
+  if (!cfg.server.curve_secret_key_file.empty()) {
+    so.front.curve_secret_key = protocol::read_curve_key(cfg.server.curve_secret_key_file);
+    so.front.curve_allowed_clients = protocol::read_curve_key_list(cfg.server.curve_authorized_keys_file);
+    GLOG_INFO("front door: CURVE on; {} client key(s) allowed; server public key {}", so.front.curve_allowed_clients.size(),
+              protocol::curve_public_of(so.front.curve_secret_key));
+  } else if (cfg.server.endpoint.find("127.0.0.1") == std::string::npos &&
+             cfg.server.endpoint.find("localhost") == std::string::npos &&
+             cfg.server.endpoint.rfind("ipc://", 0) != 0 && cfg.server.endpoint.rfind("inproc://", 0) != 0) {
+    GLOG_WARN("front door: {} is reachable from other machines and has no authentication; "
+              "set server.curve_secret_key_file / curve_authorized_keys_file (gossamer keygen)", cfg.server.endpoint);
+  }
   so.front.model_name = std::filesystem::path(cfg.model.path).lexically_normal().filename().string();
   if (so.front.model_name.empty())
     so.front.model_name = std::filesystem::path(cfg.model.path).lexically_normal().parent_path().filename().string();
 
+  GatewayFlags http_flags = args.gateway;
+  if (!args.http.empty() && !so.front.curve_secret_key.empty()) {
+    // The in-process gateway is a CURVE client like any other, with a key made for this run.
+    const protocol::CurveKeyPair own = protocol::generate_curve_keypair();
+    so.front.curve_allowed_clients.push_back(own.public_key);
+    http_flags.curve_server_public = protocol::curve_public_of(so.front.curve_secret_key);
+    http_flags.curve_public = own.public_key;
+    http_flags.curve_secret = own.secret_key;
+  }
+  if (!args.http.empty() && so.front.endpoint_file.empty())
+    so.front.endpoint_file = "/tmp/gossamer-serve-" + std::to_string(::getpid()) + ".endpoint";
   if (!args.pid_file.empty()) std::ofstream(args.pid_file) << ::getpid() << "\n";
   coordinator::Service service(*executor, tokenizer, so);
+  std::unique_ptr<ServeGateway> http;
+  if (!args.http.empty()) http = std::make_unique<ServeGateway>(args.http, http_flags, so.front.endpoint_file, tokenizer, args.http_port_file);
   try {
     service.run(g_stop);
   } catch (const Error& e) {
@@ -239,6 +278,13 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--endpoint-file", a->endpoint_file, "Write the bound address here once serving (for --endpoint tcp://127.0.0.1:*)");
   cmd->add_option("--pid-file", a->pid_file, "Rank 0 writes its pid here (send it SIGTERM to stop); rank N > 0 to PATH.rankN");
   cmd->add_flag("--no-prefix-cache", a->no_prefix_cache, "Do not share KV blocks of common prompt prefixes");
+  cmd->add_option("--curve-secret-key-file", a->curve_secret_key_file,
+                  "ZeroMQ CURVE: the front door's secret key (gossamer keygen; server.curve_secret_key_file)");
+  cmd->add_option("--curve-authorized-keys-file", a->curve_authorized_keys_file,
+                  "ZeroMQ CURVE: client public keys allowed in, one per line (server.curve_authorized_keys_file)");
+  cmd->add_option("--http", a->http, "Also serve the OpenAI-compatible HTTP API on HOST:PORT (gateway/)");
+  cmd->add_option("--http-port-file", a->http_port_file, "Write the bound HTTP port here once listening (for --http HOST:0)");
+  a->gateway.add_to(cmd);
   cmd->callback([a] { serve(*a); });
 }
 

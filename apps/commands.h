@@ -19,5 +19,7 @@ void add_submit_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
 void add_loadgen_command(CLI::App& app);
 void add_status_command(CLI::App& app);
+void add_gateway_command(CLI::App& app);
+void add_keygen_command(CLI::App& app);
 
 }  // namespace gossamer::apps

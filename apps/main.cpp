@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   add_chat_command(app);
   add_loadgen_command(app);
   add_status_command(app);
+  add_gateway_command(app);
+  add_keygen_command(app);
 
   app.parse_complete_callback([&] { gossamer::configure_logging(log_level); });
   try {

