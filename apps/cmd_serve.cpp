@@ -27,6 +27,13 @@
 namespace gossamer::apps {
 namespace {
 
+// True for addresses only this machine can reach: loopback TCP, ipc://, inproc://.
+bool endpoint_is_local(const std::string& endpoint) {
+  if (endpoint.rfind("ipc://", 0) == 0 || endpoint.rfind("inproc://", 0) == 0) return true;
+  const std::string host = endpoint.rfind("tcp://", 0) == 0 ? endpoint.substr(6, endpoint.rfind(':') - 6) : endpoint;
+  return host == "localhost" || host == "[::1]" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 std::atomic<bool> g_stop{false};
 // Set when the stop signal came from the process that launched this rank (mpirun or orted):
 // that is how Open MPI tears a job down after a rank died, and it sends SIGKILL a second
@@ -206,11 +213,16 @@ void serve(const ServeArgs& args) {
     so.front.curve_allowed_clients = protocol::read_curve_key_list(cfg.server.curve_authorized_keys_file);
     GLOG_INFO("front door: CURVE on; {} client key(s) allowed; server public key {}", so.front.curve_allowed_clients.size(),
               protocol::curve_public_of(so.front.curve_secret_key));
-  } else if (cfg.server.endpoint.find("127.0.0.1") == std::string::npos &&
-             cfg.server.endpoint.find("localhost") == std::string::npos &&
-             cfg.server.endpoint.rfind("ipc://", 0) != 0 && cfg.server.endpoint.rfind("inproc://", 0) != 0) {
-    GLOG_WARN("front door: {} is reachable from other machines and has no authentication; "
-              "set server.curve_secret_key_file / curve_authorized_keys_file (gossamer keygen)", cfg.server.endpoint);
+  } else if (!endpoint_is_local(cfg.server.endpoint)) {
+    // Anyone who can reach the port could submit, cancel others' work or read stats.
+    if (!args.gateway.insecure && !cfg.server.insecure)
+      GOSSAMER_THROW(kInvalidArgument,
+                     "refusing to listen on {} without authentication: set server.curve_secret_key_file and "
+                     "server.curve_authorized_keys_file (gossamer keygen), or pass --insecure (server.insecure: "
+                     "true) on a private network",
+                     cfg.server.endpoint);
+    GLOG_WARN("front door: {} is reachable from other machines and has no authentication (--insecure)",
+              cfg.server.endpoint);
   }
   so.front.model_name = std::filesystem::path(cfg.model.path).lexically_normal().filename().string();
   if (so.front.model_name.empty())

@@ -7,7 +7,9 @@ namespace gossamer::apps {
 void GatewayFlags::add_to(CLI::App* cmd) {
   cmd->add_option("--api-key-file", api_key_file,
                   "HTTP API keys, one per line: requests to /v1/* need 'Authorization: Bearer <key>'");
-  cmd->add_flag("--insecure", insecure, "Allow listening on a non-loopback address without --api-key-file");
+  cmd->add_flag("--insecure", insecure,
+                "Allow listening on a non-loopback address without authentication (HTTP: --api-key-file; "
+                "serve's ZeroMQ front door: CURVE keys)");
   cmd->add_option("--http-threads", http_threads, "HTTP worker threads (bounds concurrent streams)")
       ->capture_default_str();
   cmd->add_option("--upstream-timeout", upstream_timeout_s,

@@ -120,6 +120,10 @@ class Walker {
     return v;
   }
 
+  bool boolean(const YAML::Node& n, const std::string& path) const {
+    return choice(n, path, {"true", "false"}) == "true";
+  }
+
   std::string choice(const YAML::Node& n, const std::string& path,
                      const std::vector<std::string>& options) const {
     const std::string what = "one of " + join(options);
@@ -174,7 +178,7 @@ void read_server(const Walker& w, const YAML::Node& n, ServerSettings* s) {
   w.each_key(n, "server",
              {"endpoint", "max_queue", "max_frame_bytes", "heartbeat_s", "max_context",
               "max_running", "default_max_tokens", "max_tokens", "curve_secret_key_file",
-              "curve_authorized_keys_file", "max_inflight_per_connection", "send_hwm"},
+              "curve_authorized_keys_file", "max_inflight_per_connection", "send_hwm", "insecure"},
              [&](const std::string& k, const YAML::Node& v, const std::string& path) {
                if (k == "endpoint") {
                  s->endpoint = w.scalar(v, path, "a ZeroMQ endpoint");
@@ -191,6 +195,7 @@ void read_server(const Walker& w, const YAML::Node& n, ServerSettings* s) {
                if (k == "max_tokens") s->max_tokens = w.integer(v, path, 1, 1 << 24);
                if (k == "max_inflight_per_connection") s->max_inflight_per_connection = w.integer(v, path, 1, 1 << 24);
                if (k == "send_hwm") s->send_hwm = static_cast<int>(w.integer(v, path, 1, 1 << 24));
+               if (k == "insecure") s->insecure = w.boolean(v, path);
                if (k == "curve_secret_key_file") s->curve_secret_key_file = w.scalar(v, path, "a path");
                if (k == "curve_authorized_keys_file")
                  s->curve_authorized_keys_file = w.scalar(v, path, "a path");

@@ -11,7 +11,7 @@
 //   server:   {endpoint: "tcp://*:5555", max_queue: 256, max_frame_bytes: 16777216,
 //              heartbeat_s: 5, max_context: 4096, max_running: 64, default_max_tokens: 512,
 //              max_tokens: 32768, curve_secret_key_file: "", curve_authorized_keys_file: "",
-//              max_inflight_per_connection: 256, send_hwm: 10000}
+//              max_inflight_per_connection: 256, send_hwm: 10000, insecure: false}
 //   cluster:  {nodes: 1, ranks_per_node: 0, hostfile: ""}
 //
 // Every section and key is optional (defaults above); unknown keys and bad values are
@@ -74,6 +74,7 @@ struct ServerSettings {
   int send_hwm = 10000;                           // replies queued to a client that does not read
   std::string curve_secret_key_file;              // CURVE server key; empty = no auth
   std::string curve_authorized_keys_file;         // client public keys allowed in
+  bool insecure = false;                          // allow a network endpoint without CURVE
 };
 
 struct ClusterSettings {
