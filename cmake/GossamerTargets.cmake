@@ -38,6 +38,10 @@ function(gossamer_library folder)
   set(target gossamer_${folder})
   if(sources)
     add_library(${target} STATIC ${sources})
+    # Unity build: a library's sources compile in batches, so the heavy headers (json,
+    # fmt, spdlog, zmq) are parsed and their templates instantiated once per batch rather
+    # than once per file (docs/PERFORMANCE.md, "Test suite time").
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ${GOSSAMER_UNITY_BUILD} UNITY_BUILD_BATCH_SIZE 8)
     target_include_directories(${target} PUBLIC ${CMAKE_SOURCE_DIR})
     target_link_libraries(${target} PUBLIC ${ARG_DEPS})
     gossamer_apply_flags(${target})

@@ -6,7 +6,7 @@ namespace {
 
 using json = nlohmann::json;
 
-json envelope(const char* type) { return json{{"v", kProtocolVersion}, {"type", type}}; }
+json client_envelope(const char* type) { return json{{"v", kProtocolVersion}, {"type", type}}; }
 
 json tool_call_to_json(const ToolCall& c) {
   json j{{"type", "function"}, {"function", {{"name", c.name}, {"arguments", json(c.arguments)}}}};
@@ -22,7 +22,7 @@ json tool_to_json(const Tool& t) {
 
 struct ClientEncoder {
   json operator()(const Submit& s) const {
-    json j = envelope("submit");
+    json j = client_envelope("submit");
     j["id"] = s.id;
     if (s.messages) {
       json arr = json::array();
@@ -35,17 +35,17 @@ struct ClientEncoder {
     return j;
   }
   json operator()(const Cancel& c) const {
-    json j = envelope("cancel");
+    json j = client_envelope("cancel");
     j["id"] = c.id;
     return j;
   }
   json operator()(const HealthRequest& h) const {
-    json j = envelope("health");
+    json j = client_envelope("health");
     if (h.id) j["id"] = *h.id;
     return j;
   }
   json operator()(const StatsRequest& s) const {
-    json j = envelope("stats");
+    json j = client_envelope("stats");
     if (s.id) j["id"] = *s.id;
     return j;
   }

@@ -6,17 +6,17 @@ namespace {
 
 using json = nlohmann::json;
 
-json envelope(const char* type) { return json{{"v", kProtocolVersion}, {"type", type}}; }
+json server_envelope(const char* type) { return json{{"v", kProtocolVersion}, {"type", type}}; }
 
 struct ServerEncoder {
   json operator()(const Accepted& a) const {
-    json j = envelope("accepted");
+    json j = server_envelope("accepted");
     j["id"] = a.id;
     if (a.queue_position) j["queue_position"] = *a.queue_position;
     return j;
   }
   json operator()(const Delta& d) const {
-    json j = envelope("delta");
+    json j = server_envelope("delta");
     j["id"] = d.id;
     j["seq"] = d.seq;
     j["channel"] = channel_string(d.channel);
@@ -30,7 +30,7 @@ struct ServerEncoder {
     return j;
   }
   json operator()(const Done& d) const {
-    json j = envelope("done");
+    json j = server_envelope("done");
     j["id"] = d.id;
     j["finish_reason"] = finish_reason_string(d.finish_reason);
     json usage{{"prompt_tokens", d.usage.prompt_tokens},
@@ -44,7 +44,7 @@ struct ServerEncoder {
     return j;
   }
   json operator()(const ErrorReply& e) const {
-    json j = envelope("error");
+    json j = server_envelope("error");
     if (e.id) j["id"] = *e.id;
     if (e.ref) j["ref"] = *e.ref;
     j["code"] = error_code_string(e.code);
@@ -52,7 +52,7 @@ struct ServerEncoder {
     return j;
   }
   json operator()(const HealthReply& h) const {
-    json j = envelope("health");
+    json j = server_envelope("health");
     if (h.id) j["id"] = *h.id;
     j["status"] = h.status;
     j["world_size"] = h.world_size;
@@ -61,7 +61,7 @@ struct ServerEncoder {
     return j;
   }
   json operator()(const StatsReply& s) const {
-    json j = envelope("stats");
+    json j = server_envelope("stats");
     if (s.id) j["id"] = *s.id;
     j["queued"] = s.queued;
     j["running"] = s.running;

@@ -35,7 +35,7 @@ namespace {
 using tile::kKeyTile;
 
 constexpr int64_t kRowsPerItem = 64;      // query rows (tokens x group heads) per work item
-constexpr int64_t kMinKeysPerSplit = 256;  // below this a key split costs more than it gains
+constexpr int64_t kMinKeysPerVarlenSplit = 256;  // below this a key split costs more than it gains
 constexpr int64_t kRowBlock = 4;           // query rows per register block
 
 // A 64-byte-aligned float buffer that only ever grows.
@@ -369,7 +369,7 @@ void attention_varlen(ThreadPool& pool, float* out, const float* q, const PagedK
       }
       // Pieces cut at multiples of the key tile, so each starts a tile of its own.
       const int64_t aligned = lo / kKeyTile * kKeyTile, span = hi + 1 - aligned;
-      const int64_t want = std::clamp<int64_t>((hi + 1 - lo) / kMinKeysPerSplit, 1, max_splits);
+      const int64_t want = std::clamp<int64_t>((hi + 1 - lo) / kMinKeysPerVarlenSplit, 1, max_splits);
       const int64_t chunk = round16((span + want - 1) / want);
       const int32_t splits = int32_t((span + chunk - 1) / chunk);
       for (int32_t m = 0; m < int32_t(job.nkv); m += hpi) {

@@ -20,7 +20,7 @@ constexpr int64_t kTileBytes = 256 * 1024;
 // FMA, was ~25% slower at n = 16 (twice the x traffic from L2 per weight line).
 constexpr int kRowsGemv = 4, kRowsTile = 4, kMaxTokens = 3;
 
-inline float hsum(__m256 v) {
+inline float hsum_lanes(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
@@ -91,7 +91,7 @@ inline void micro_bf16(const uint16_t* w, int64_t ws, const float* x, int64_t xs
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) y[t * ys + r] = hsum(acc[r][t]) + (bias ? bias[r] : 0.f);
+    for (int t = 0; t < T; ++t) y[t * ys + r] = hsum_lanes(acc[r][t]) + (bias ? bias[r] : 0.f);
 }
 
 // f32 weights (tests and small models): plain x, 8 inputs per vector, scalar tail.
@@ -117,7 +117,7 @@ inline void micro_f32(const float* w, int64_t ws, const float* x, int64_t xs, in
   }
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) {
-      float s = hsum(acc[r][t]);
+      float s = hsum_lanes(acc[r][t]);
       for (int64_t k = c; k < in; ++k) s += w[r * ws + k] * x[t * xs + k];
       y[t * ys + r] = s + (bias ? bias[r] : 0.f);
     }
