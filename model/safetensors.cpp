@@ -97,7 +97,11 @@ void SafetensorsFile::parse_header(const std::string& header) {
   if (!h.is_object()) GOSSAMER_THROW(kCorruptData, "{}: header is not a JSON object", p);
   const uint64_t data_size = size_ - 8 - header_len_;
 
-  for (auto& [name, v] : h.items()) {
+  for (auto& item : h.items()) {
+    // Not a structured binding: clang before 16 (the fuzz tree's compiler) cannot capture
+    // one in the lambda below.
+    const std::string& name = item.key();
+    auto& v = item.value();
     if (name == "__metadata__") {
       if (!v.is_object()) GOSSAMER_THROW(kCorruptData, "{}: __metadata__ is not an object", p);
       for (auto& [k, mv] : v.items())
