@@ -236,6 +236,10 @@ std::vector<fs::path> Checkpoint::files() const {
   return out;
 }
 
+void Checkpoint::check_files_unchanged() const {
+  for (const auto& f : files_) f->check_unchanged();
+}
+
 uint64_t Checkpoint::total_bytes() const {
   uint64_t n = 0;
   for (const auto& f : files_) n += f->file_size();
