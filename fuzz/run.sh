@@ -2,6 +2,7 @@
 # Builds the fuzz tree (clang, libFuzzer + ASan + UBSan; only the readers' libraries) and
 # runs each target for N seconds, then prints per target: executions, corpus size, findings.
 #   fuzz/run.sh [SECONDS] [TARGET...]     default 600 s, every fuzz/fuzz_*.cpp
+#   fuzz/run.sh --build-only [TARGET...]  configure and build, run nothing
 # Environment:
 #   GOSSAMER_FUZZ_BUILD_DIR   the tree (default build-fuzz/); the grown corpora are kept in
 #                             its corpus/<target>/ between runs, findings in findings/<target>/
@@ -14,8 +15,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-SECONDS_EACH=${1:-600}
-shift || true
+BUILD_ONLY=0
+if [ "${1:-}" = --build-only ]; then
+  BUILD_ONLY=1
+  shift
+fi
+SECONDS_EACH=600
+if [ $BUILD_ONLY = 0 ] && [ $# -gt 0 ]; then
+  SECONDS_EACH=$1
+  shift
+fi
 BUILD=${GOSSAMER_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 PARALLEL=${GOSSAMER_FUZZ_PARALLEL:-1}
 export GOSSAMER_TOKENIZER=${GOSSAMER_TOKENIZER:-$ROOT/.cache/tokenizer-gptoss/tokenizer.json}
@@ -37,6 +46,7 @@ fi
 build_targets=()
 for t in "${targets[@]}"; do build_targets+=("fuzz_$t"); done
 cmake --build "$BUILD" -j "${GOSSAMER_JOBS:-2}" --target "${build_targets[@]}"
+[ $BUILD_ONLY = 0 ] || exit 0
 
 if [ ! -f "$GOSSAMER_TOKENIZER" ]; then
   echo "fuzz/run.sh: no tokenizer at $GOSSAMER_TOKENIZER (scripts/setup.sh fetches it)" >&2
