@@ -24,6 +24,7 @@
 #include <zmq_addon.hpp>
 
 #include "coordinator/inbox.h"
+#include "coordinator/stats_board.h"
 #include "tokenizer/tokenizer.h"
 #include "protocol/client_messages.h"
 #include "protocol/inflight_ids.h"
@@ -66,7 +67,10 @@ class Outbox {
 
 class FrontDoor {
  public:
-  FrontDoor(const FrontDoorOptions& options, const Tokenizer& tokenizer, Inbox& inbox);
+  // `stats`, when given, answers `stats` requests that arrive during a step (see
+  // stats_board.h); without it (and between steps) the step thread answers them.
+  FrontDoor(const FrontDoorOptions& options, const Tokenizer& tokenizer, Inbox& inbox,
+            const StatsBoard* stats = nullptr);
   ~FrontDoor();
 
   void start();
@@ -95,6 +99,7 @@ class FrontDoor {
   FrontDoorOptions options_;
   Tokenizer tokenizer_;
   Inbox& inbox_;
+  const StatsBoard* stats_;
   zmq::context_t context_;
   zmq::socket_t router_;
   zmq::socket_t pull_;
