@@ -77,8 +77,12 @@ if [ -n "$fuzz_pid" ]; then
   if wait "$fuzz_pid"; then
     fuzz_pid=""
     echo "== fuzz targets, ${FUZZ_SECONDS} s each ($FUZZ_DIR)"
-    GOSSAMER_FUZZ_BUILD_DIR=$FUZZ_DIR GOSSAMER_FUZZ_PARALLEL=${GOSSAMER_FUZZ_PARALLEL:-2} \
-      fuzz/run.sh "$FUZZ_SECONDS" || fuzz_rc=$?
+    # A fresh working corpus (the seeds plus what 20 s finds): a corpus grown by earlier
+    # long runs would be replayed in full first, however long that takes.
+    fuzz_corpus=$(mktemp -d)
+    GOSSAMER_FUZZ_BUILD_DIR=$FUZZ_DIR GOSSAMER_FUZZ_CORPUS_DIR=$fuzz_corpus \
+      GOSSAMER_FUZZ_PARALLEL=${GOSSAMER_FUZZ_PARALLEL:-2} fuzz/run.sh "$FUZZ_SECONDS" || fuzz_rc=$?
+    rm -rf "$fuzz_corpus"
   else
     fuzz_rc=$?
     fuzz_pid=""
