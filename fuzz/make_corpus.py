@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes the seed corpora fuzz/corpus/<target>/ from the test data (tests/data/) and the
 protocol examples (docs/PROTOCOL.md). Run once after changing either; the fuzzers grow
-their own working corpora elsewhere (fuzz/run.sh keeps them under build-fuzz/corpus/)."""
+their own working corpora elsewhere (fuzz/run.sh keeps them under build-fuzz/corpus/).
+Files named regression-* are inputs that once found a bug (docs/RELIABILITY.md); this
+script leaves them alone."""
 import hashlib, json, os, re, struct, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
