@@ -4,8 +4,8 @@
 // Input: the text to encode, except that a first byte 0x01 asks for a huge run: byte 1
 // gives the length in KiB (1..64) and the rest is the pattern repeated to that length, so
 // a 10-byte corpus file can hold a 64 KiB run of spaces or digits. (Longer runs cost
-// seconds per input under ASan and starve the search; the release build encodes a 1 MiB
-// run of one letter in about a second, docs/RELIABILITY.md.)
+// seconds per input under ASan and starve the search; the release build encodes a 4 MiB
+// run of one letter in 1.7 s: docs/RELIABILITY.md, "Findings and fixes".)
 // Properties: valid UTF-8 encodes and decodes back to the same bytes (specials as text or
 // recognised); invalid UTF-8 is refused with kInvalidArgument; decoding arbitrary ids
 // refuses only undefined ids, and the streaming decoder's pieces add up to decode_text.
