@@ -13,6 +13,11 @@ function(gossamer_apply_flags target)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
   endif()
+  if(GOSSAMER_FUZZ)
+    # Coverage instrumentation for libFuzzer; the fuzz targets link the fuzzer itself.
+    target_compile_options(${target} PRIVATE
+      -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  endif()
 endfunction()
 
 # Test programs' own code compiles at -Og: about 40% less compile time per test file than

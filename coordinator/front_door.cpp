@@ -54,10 +54,12 @@ void Outbox::close() {
 
 // ---- FrontDoor --------------------------------------------------------------------------
 
-FrontDoor::FrontDoor(const FrontDoorOptions& options, const Tokenizer& tokenizer, Inbox& inbox)
+FrontDoor::FrontDoor(const FrontDoorOptions& options, const Tokenizer& tokenizer, Inbox& inbox,
+                     const StatsBoard* stats)
     : options_(options),
       tokenizer_(tokenizer),
       inbox_(inbox),
+      stats_(stats),
       context_(1),
       router_(context_, zmq::socket_type::router),
       pull_(context_, zmq::socket_type::pull) {
@@ -202,6 +204,13 @@ void FrontDoor::on_frame(const std::string& connection, const std::string& paylo
     r.model = options_.model_name;
     send_to(connection, protocol::encode(protocol::ServerMessage(r)));
   } else if (auto* st = std::get_if<protocol::StatsRequest>(&m)) {
+    // During a step: the snapshot taken as it began, now (a step can run for seconds).
+    if (auto snapshot = stats_ ? stats_->during_step() : std::nullopt) {
+      snapshot->id = st->id;
+      snapshot->rejected += rejected_.load();
+      send_to(connection, protocol::encode(protocol::ServerMessage(*snapshot)));
+      return;
+    }
     inbox_.push(StatsQuery{connection, st->id});
   }
 }

@@ -25,6 +25,7 @@
 
 #include "coordinator/inbox.h"
 #include "coordinator/zap_authenticator.h"
+#include "coordinator/stats_board.h"
 #include "tokenizer/tokenizer.h"
 #include "protocol/client_messages.h"
 #include "protocol/inflight_ids.h"
@@ -79,7 +80,10 @@ class Outbox {
 
 class FrontDoor {
  public:
-  FrontDoor(const FrontDoorOptions& options, const Tokenizer& tokenizer, Inbox& inbox);
+  // `stats`, when given, answers `stats` requests that arrive during a step (see
+  // stats_board.h); without it (and between steps) the step thread answers them.
+  FrontDoor(const FrontDoorOptions& options, const Tokenizer& tokenizer, Inbox& inbox,
+            const StatsBoard* stats = nullptr);
   ~FrontDoor();
 
   void start();
@@ -108,6 +112,7 @@ class FrontDoor {
   FrontDoorOptions options_;
   Tokenizer tokenizer_;
   Inbox& inbox_;
+  const StatsBoard* stats_;
   zmq::context_t context_;
   std::unique_ptr<ZapAuthenticator> zap_;  // before router_: outlives it
   zmq::socket_t router_;

@@ -21,6 +21,7 @@ struct Service::Loop {
   FrontDoor& front;
   Outbox& out;
   Inbox& inbox;
+  StatsBoard& board;
   Scheduler scheduler;
   uint64_t step = 0;
   int64_t completed = 0, overloaded = 0, cancelled = 0, failed = 0;
@@ -100,28 +101,46 @@ struct Service::Loop {
       for (const auto& id : g->ids)
         if (remove_request(scheduler, g->connection, id)) ++cancelled;
     } else if (auto* q = std::get_if<StatsQuery>(&ev)) {
-      protocol::StatsReply s;
+      protocol::StatsReply s = stats();
       s.id = q->id;
-      s.queued = static_cast<int64_t>(scheduler.num_waiting());
-      s.running = static_cast<int64_t>(scheduler.num_running());
-      s.completed = completed;
-      s.rejected = front.rejected() + overloaded;
-      s.kv_blocks_total = scheduler.blocks_total();
-      s.kv_blocks_used = scheduler.blocks_used();
-      s.extra = {{"kv_blocks_cached", scheduler.blocks_cached()},
-                 {"kv_window_blocks_total", scheduler.window_blocks_total()},
-                 {"kv_window_blocks_used", scheduler.window_blocks_used()},
-                 {"kv_window_blocks_cached", scheduler.window_blocks_cached()},
-                 {"prefix_cache_hit_blocks", scheduler.prefix_hit_blocks()},
-                 {"preemptions", scheduler.preemptions()},
-                 {"cancelled", cancelled},
-                 {"overloaded", overloaded},
-                 {"tokens_generated", tokens_generated},
-                 {"steps", static_cast<int64_t>(step)},
-                 {"kv_block_size", scheduler.options().kv.block_size},
-                 {"dp_replicas", scheduler.options().dp}};
+      s.rejected += front.rejected();
       out.send(q->connection, s);
     }
+  }
+
+  // The counters now, without the front door's refusals (it adds them when it answers).
+  protocol::StatsReply stats() const {
+    protocol::StatsReply s;
+    s.queued = static_cast<int64_t>(scheduler.num_waiting());
+    s.running = static_cast<int64_t>(scheduler.num_running());
+    s.completed = completed;
+    s.rejected = overloaded;
+    s.kv_blocks_total = scheduler.blocks_total();
+    s.kv_blocks_used = scheduler.blocks_used();
+    s.extra = {{"kv_blocks_cached", scheduler.blocks_cached()},
+               {"kv_window_blocks_total", scheduler.window_blocks_total()},
+               {"kv_window_blocks_used", scheduler.window_blocks_used()},
+               {"kv_window_blocks_cached", scheduler.window_blocks_cached()},
+               {"prefix_cache_hit_blocks", scheduler.prefix_hit_blocks()},
+               {"preemptions", scheduler.preemptions()},
+               {"cancelled", cancelled},
+               {"overloaded", overloaded},
+               {"tokens_generated", tokens_generated},
+               {"steps", static_cast<int64_t>(step)},
+               {"kv_block_size", scheduler.options().kv.block_size},
+               {"dp_replicas", scheduler.options().dp}};
+    return s;
+  }
+
+  // Every run_step goes through here: while it runs, `stats` is answered by the front door
+  // from the snapshot taken just before (coordinator/stats_board.h).
+  const worker::StepResult& run_step(worker::StepPlan& plan) {
+    board.step_started(stats());
+    struct EndStep {
+      StatsBoard& b;
+      ~EndStep() { b.step_ended(); }
+    } end_step{board};
+    return svc.executor_.run_step(&plan);
   }
 
   void on_token(Request& r, int32_t token) {
@@ -155,7 +174,7 @@ struct Service::Loop {
     worker::StepPlan plan;
     plan.step = step++;
     plan.command = worker::StepCommand::kIdle;
-    svc.executor_.run_step(&plan);
+    run_step(plan);
     last_plan = Clock::now();
   }
 
@@ -172,7 +191,7 @@ struct Service::Loop {
         s.request->scheduled_once = true;
         s.request->first_scheduled = now;
       }
-    const worker::StepResult& result = svc.executor_.run_step(&plan);
+    const worker::StepResult& result = run_step(plan);
     last_plan = Clock::now();
     for (const auto& o : scheduler.apply(result))
       if (o.complete) on_token(*o.seq, o.token);
@@ -193,9 +212,10 @@ Service::~Service() = default;
 
 void Service::run(const std::atomic<bool>& stop) {
   Inbox inbox;
-  auto front = std::make_unique<FrontDoor>(options_.front, tokenizer_, inbox);
+  StatsBoard board;
+  auto front = std::make_unique<FrontDoor>(options_.front, tokenizer_, inbox, &board);
   auto outbox = front->make_outbox();
-  Loop loop{*this, *front, *outbox, inbox, Scheduler(options_.scheduler)};
+  Loop loop{*this, *front, *outbox, inbox, board, Scheduler(options_.scheduler)};
   front->start();
   if (!options_.front.endpoint_file.empty()) {
     // Written to a temporary name and renamed, so a reader never sees half an address.

@@ -122,7 +122,15 @@ void Checkpoint::open_hf(const fs::path& dir) {
     auto shards = read_index(source_path_);
     for (auto& [file, names] : shards) {
       fs::path fp = dir / file;
-      if (!fs::exists(fp))
+      // Non-throwing: a name the file system cannot even look up (longer than NAME_MAX,
+      // found by fuzz/fuzz_shard_index.cpp) is a broken index, not a std::filesystem_error.
+      std::error_code ec;
+      const bool exists = fs::exists(fp, ec);
+      if (ec)
+        GOSSAMER_THROW(kCorruptData, "{}: shard \"{}\" (holding tensor {}) cannot be looked up: {}",
+                       source_path_.string(), file.size() > 80 ? file.substr(0, 80) + "..." : file, names.front(),
+                       ec.message());
+      if (!exists)
         GOSSAMER_THROW(kNotFound, "{}: shard {} (holding tensor {}) does not exist", source_path_.string(),
                        fp.string(), names.front());
       files_.push_back(SafetensorsFile::open(fp));
@@ -234,6 +242,10 @@ std::vector<fs::path> Checkpoint::files() const {
   std::vector<fs::path> out;
   for (const auto& f : files_) out.push_back(f->path());
   return out;
+}
+
+void Checkpoint::check_files_unchanged() const {
+  for (const auto& f : files_) f->check_unchanged();
 }
 
 uint64_t Checkpoint::total_bytes() const {

@@ -51,6 +51,10 @@ class Checkpoint {
   std::vector<std::filesystem::path> files() const;  // the safetensors files, in order
   uint64_t total_bytes() const;                      // sum of the files' sizes
 
+  // Every safetensors file is still as it was when opened (SafetensorsFile::
+  // check_unchanged): call after the weights are prepared, before serving starts.
+  void check_files_unchanged() const;
+
  private:
   Checkpoint() = default;
   ModelConfig config_;

@@ -20,12 +20,9 @@ namespace {
 // The reference implementation refuses headers over 100 MB; so do we, before allocating.
 constexpr uint64_t kMaxHeader = 100ull << 20;
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+int64_t mtime_ns(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
 
 }  // namespace
 
@@ -52,19 +49,20 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
   std::unique_ptr<SafetensorsFile> f(new SafetensorsFile());
   f->path_ = path;
   const std::string p = path.string();
-  Fd fd{::open(p.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (fd.fd < 0) {
+  f->fd_ = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f->fd_ < 0) {
     if (errno == ENOENT) GOSSAMER_THROW(kNotFound, "{}: no such file", p);
     GOSSAMER_THROW(kIo, "{}: cannot open: {}", p, std::strerror(errno));
   }
   struct stat st {};
-  if (::fstat(fd.fd, &st) != 0) GOSSAMER_THROW(kIo, "{}: fstat failed: {}", p, std::strerror(errno));
+  if (::fstat(f->fd_, &st) != 0) GOSSAMER_THROW(kIo, "{}: fstat failed: {}", p, std::strerror(errno));
   if (!S_ISREG(st.st_mode)) GOSSAMER_THROW(kIo, "{}: not a regular file", p);
   f->size_ = static_cast<uint64_t>(st.st_size);
+  f->mtime_ns_ = mtime_ns(st);
   if (f->size_ < 8)
     GOSSAMER_THROW(kCorruptData, "{}: {} bytes, too short for the 8-byte header length (truncated file?)", p,
                    f->size_);
-  f->map_ = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd.fd, 0);
+  f->map_ = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, f->fd_, 0);
   if (f->map_ == MAP_FAILED) {
     f->map_ = nullptr;
     GOSSAMER_THROW(kIo, "{}: mmap of {} bytes failed: {}", p, f->size_, std::strerror(errno));
@@ -84,6 +82,36 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
 
 SafetensorsFile::~SafetensorsFile() {
   if (map_) ::munmap(map_, size_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void SafetensorsFile::check_unchanged() const {
+  const std::string p = path_.string();
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) GOSSAMER_THROW(kIo, "{}: fstat failed: {}", p, std::strerror(errno));
+  const auto now = static_cast<uint64_t>(st.st_size);
+  if (now < size_) {
+    // Name the first tensor whose bytes are gone: the one a kernel would fault on.
+    const uint64_t data_start = 8 + header_len_;
+    const SafetensorsEntry* lost = nullptr;
+    for (const auto& e : entries_)
+      if (e.nbytes() > 0 && data_start + e.end > now) {
+        lost = &e;
+        break;
+      }
+    GOSSAMER_THROW(kCorruptData,
+                   "{}: truncated from {} to {} bytes while mapped{}: reading the lost pages would crash the "
+                   "process (SIGBUS); restore the file and restart",
+                   p, size_, now,
+                   lost ? fmt::format(" (tensor {} at bytes [{}, {}) is past the end)", lost->name,
+                                      data_start + lost->begin, data_start + lost->end)
+                        : std::string());
+  }
+  if (now != size_ || mtime_ns(st) != mtime_ns_)
+    GOSSAMER_THROW(kCorruptData,
+                   "{}: changed on disk while mapped ({} -> {} bytes, modification time moved by {} ns): the "
+                   "weights in memory may mix old and new bytes; restart with a consistent checkpoint",
+                   p, size_, now, mtime_ns(st) - mtime_ns_);
 }
 
 void SafetensorsFile::parse_header(const std::string& header) {
@@ -97,7 +125,11 @@ void SafetensorsFile::parse_header(const std::string& header) {
   if (!h.is_object()) GOSSAMER_THROW(kCorruptData, "{}: header is not a JSON object", p);
   const uint64_t data_size = size_ - 8 - header_len_;
 
-  for (auto& [name, v] : h.items()) {
+  for (auto& item : h.items()) {
+    // Not a structured binding: clang before 16 (the fuzz tree's compiler) cannot capture
+    // one in the lambda below.
+    const std::string& name = item.key();
+    auto& v = item.value();
     if (name == "__metadata__") {
       if (!v.is_object()) GOSSAMER_THROW(kCorruptData, "{}: __metadata__ is not an object", p);
       for (auto& [k, mv] : v.items())

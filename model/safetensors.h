@@ -43,13 +43,25 @@ class SafetensorsFile {
   const uint8_t* data(const SafetensorsEntry& e) const { return data_ + e.begin; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
+  // The mapping reads the file's pages, so the file must stay as it was at open(): a file
+  // truncated since then makes any read of the lost pages a SIGBUS, and one rewritten in
+  // place changes the weights under a running model. Throws kCorruptData naming the file
+  // (and, when truncated, the first tensor now past the end), kIo when fstat fails.
+  // Checks the open file itself (the descriptor is kept), so replacing the path by a new
+  // file (rename, as our writer does) is harmless: the mapping keeps the old one alive.
+  // An in-place write within the file system's timestamp granularity of the last
+  // modification before open() goes unseen (docs/RELIABILITY.md, "Loader failures").
+  void check_unchanged() const;
+
  private:
   SafetensorsFile() = default;
   void parse_header(const std::string& header);
 
   std::filesystem::path path_;
   void* map_ = nullptr;
+  int fd_ = -1;  // kept open for check_unchanged()
   uint64_t size_ = 0;
+  int64_t mtime_ns_ = 0;  // at open
   uint64_t header_len_ = 0;
   const uint8_t* data_ = nullptr;  // start of the data section
   std::vector<SafetensorsEntry> entries_;

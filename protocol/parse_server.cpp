@@ -156,6 +156,10 @@ Result<ServerMessage> parse_server_message(std::string_view frame, size_t max_fr
       j = json::parse(frame);
     } catch (const json::parse_error& e) {
       fail(ErrorCode::kBadJson, json_error_text(e));
+    } catch (const json::out_of_range& e) {
+      // A number no double can hold (1e999): as parse_client_message, a bad value. Found
+      // by fuzz/fuzz_protocol.cpp: it used to come back as `internal`.
+      fail(ErrorCode::kBadRequest, "number out of range: " + json_error_text(e));
     }
     if (!j.is_object()) fail(ErrorCode::kBadRequest, "top level: expected a JSON object");
     const json& v = require(j, "v", "");

@@ -21,7 +21,6 @@ export GOSSAMER_TOKENIZER=$PWD/.cache/tokenizer-gptoss/tokenizer.json
 ASAN_DIR=${GOSSAMER_ASAN_BUILD_DIR:-$PWD/build-asan}
 asan_pid=""
 asan_log=$(mktemp)
-trap 'rm -f "$asan_log"; [ -z "$asan_pid" ] || kill "$asan_pid" 2>/dev/null || true' EXIT
 if [ "${GOSSAMER_SKIP_ASAN:-0}" != 1 ]; then
   (
     [ -f "$ASAN_DIR/build.ninja" ] ||
@@ -31,6 +30,26 @@ if [ "${GOSSAMER_SKIP_ASAN:-0}" != 1 ]; then
     nice -n 19 cmake --build "$ASAN_DIR" -j "$JOBS" --target test_model
   ) >"$asan_log" 2>&1 &
   asan_pid=$!
+fi
+
+# The fuzz targets (fuzz/) get a short run when clang++ can link libFuzzer: 20 s each, two
+# at a time, after ctest; any finding fails the suite. Their tree (only the readers'
+# libraries, clang, ASan + UBSan) also builds at nice 19 during ctest.
+FUZZ_DIR=${GOSSAMER_FUZZ_BUILD_DIR:-$PWD/build-fuzz}
+FUZZ_SECONDS=${GOSSAMER_FUZZ_SECONDS:-20}
+fuzz_pid=""
+fuzz_log=$(mktemp)
+trap 'rm -f "$asan_log" "$fuzz_log"; for p in $asan_pid $fuzz_pid; do kill "$p" 2>/dev/null || true; done' EXIT
+have_libfuzzer() {
+  command -v clang++ >/dev/null 2>&1 &&
+    echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' |
+      clang++ -x c++ -fsanitize=fuzzer - -o /dev/null >/dev/null 2>&1
+}
+if [ "${GOSSAMER_SKIP_FUZZ:-0}" != 1 ] && have_libfuzzer; then
+  (GOSSAMER_FUZZ_BUILD_DIR=$FUZZ_DIR GOSSAMER_JOBS=$JOBS nice -n 19 fuzz/run.sh --build-only) >"$fuzz_log" 2>&1 &
+  fuzz_pid=$!
+else
+  echo "test.sh: no clang++ with libFuzzer; the fuzz targets do not run" >&2
 fi
 
 ctest_rc=0
@@ -53,4 +72,22 @@ if [ -n "$asan_pid" ]; then
     cat "$asan_log" >&2
   fi
 fi
-[ "$ctest_rc" -eq 0 ] && [ "$asan_rc" -eq 0 ]
+fuzz_rc=0
+if [ -n "$fuzz_pid" ]; then
+  if wait "$fuzz_pid"; then
+    fuzz_pid=""
+    echo "== fuzz targets, ${FUZZ_SECONDS} s each ($FUZZ_DIR)"
+    # A fresh working corpus (the seeds plus what 20 s finds): a corpus grown by earlier
+    # long runs would be replayed in full first, however long that takes.
+    fuzz_corpus=$(mktemp -d)
+    GOSSAMER_FUZZ_BUILD_DIR=$FUZZ_DIR GOSSAMER_FUZZ_CORPUS_DIR=$fuzz_corpus \
+      GOSSAMER_FUZZ_PARALLEL=${GOSSAMER_FUZZ_PARALLEL:-2} fuzz/run.sh "$FUZZ_SECONDS" || fuzz_rc=$?
+    rm -rf "$fuzz_corpus"
+  else
+    fuzz_rc=$?
+    fuzz_pid=""
+    echo "test.sh: building the fuzz tree failed; its log:" >&2
+    cat "$fuzz_log" >&2
+  fi
+fi
+[ "$ctest_rc" -eq 0 ] && [ "$asan_rc" -eq 0 ] && [ "$fuzz_rc" -eq 0 ]
