@@ -93,6 +93,9 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   }
   weights_ = load_weights(checkpoint, mapping_->weight_selection());
   const PreparedSummary prepared = prepare_weights(weights_, exec);
+  // Every page is in now: a shard truncated or rewritten since it was mapped is a named
+  // error here, before serving, instead of a SIGBUS or wrong numbers in a step.
+  checkpoint->check_files_unchanged();
   if (world.rank() == 0)
     GLOG_INFO("weights prepared for {}: {:.2f} GB {}, {:.1f} s", device_name(exec.device),
               static_cast<double>(prepared.bytes) * 1e-9,
