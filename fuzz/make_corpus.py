@@ -106,3 +106,25 @@ for c in render_cases[:4]:
 # chat_render: the render cases' requests.
 for c in render_cases:
     put("chat_render", json.dumps(c["input"], ensure_ascii=False))
+
+# openai_request: OpenAI chat and completion bodies the gateway maps (gateway/openai_request.h).
+tool = {"type": "function", "function": {"name": "get_weather", "description": "Weather of a city",
+                                          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+for body in [
+    {"model": "gpt-oss", "messages": [{"role": "user", "content": "hi"}]},
+    {"messages": [{"role": "system", "content": "be brief"}, {"role": "developer", "content": "no lists"},
+                  {"role": "user", "content": [{"type": "text", "text": "weather?"}]}],
+     "tools": [tool], "tool_choice": "auto", "max_completion_tokens": 64, "temperature": 0.7, "top_p": 0.9,
+     "seed": 3, "stop": ["\n\n"], "reasoning_effort": "low", "stream": True,
+     "stream_options": {"include_usage": True}},
+    {"messages": [{"role": "user", "content": "weather in Paris?"},
+                  {"role": "assistant", "content": None, "tool_calls": [
+                      {"id": "call_1", "type": "function",
+                       "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+                  {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}], "tools": [tool]},
+    {"messages": [{"role": "user", "content": "x"}], "n": 2, "logprobs": True},
+    {"model": "gpt-oss", "prompt": "Once upon a time", "max_tokens": 16, "stream": False},
+    {"prompt": ["a", "b"], "echo": True},
+    {"prompt": [1, 2, 3], "max_tokens": 4},
+]:
+    put("openai_request", json.dumps(body))

@@ -4,8 +4,14 @@ namespace gossamer::harmony {
 
 RenderedPrompt render_user_prompt(const Tokenizer& tok, const std::string& user_text, const PromptOptions& options) {
   ChatRequest r;
-  if (!options.instructions.empty()) r.messages.push_back({chat::Role::kDeveloper, Json(options.instructions)});
-  r.messages.push_back({chat::Role::kUser, Json(user_text)});
+  auto turn = [](chat::Role role, const std::string& text) {
+    chat::Message m;
+    m.role = role;
+    m.content = Json(text);
+    return m;
+  };
+  if (!options.instructions.empty()) r.messages.push_back(turn(chat::Role::kDeveloper, options.instructions));
+  r.messages.push_back(turn(chat::Role::kUser, user_text));
   r.reasoning_effort = options.reasoning_effort;
   r.current_date = options.current_date;
   r.add_generation_prompt = true;
