@@ -30,7 +30,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 // As in comm/mpi_communicator.cpp: poll back to back first, then sleep between polls so a
 // long idle wait does not burn a core.
-constexpr std::chrono::milliseconds kSpinPhase{200};
+constexpr std::chrono::milliseconds kNcclSpinPhase{200};
 
 // A stream shared by a communicator and the groups split from it; destroyed with the last
 // one when the communicator created it.
@@ -329,7 +329,7 @@ class NcclCommunicator final : public Communicator {
   void pause_or_time_out(Clock::time_point start, OnTimeout on_timeout) {
     const auto now = Clock::now();
     if (timeout_.count() > 0 && now - start >= timeout_) on_timeout();
-    if (now - start < kSpinPhase)
+    if (now - start < kNcclSpinPhase)
       std::this_thread::yield();
     else
       std::this_thread::sleep_for(std::chrono::microseconds(100));
