@@ -32,6 +32,14 @@ void refuse_unknown(const json& body, const std::set<std::string>& known) {
     if (!known.count(it.key())) throw unsupported_field(it.key(), "unknown or unsupported parameter");
 }
 
+// obj[key] when obj is an object holding a string there, else "". (json::value(key, "")
+// throws when the key holds another type: a client's {"role": {}} would escape as a 500.)
+std::string string_field(const json& obj, const char* key) {
+  if (!obj.is_object()) return "";
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 // OpenAI content: a string, or an array of {"type": "text", "text"} parts.
 json content_text(const json& c, const std::string& path) {
   if (c.is_string() || c.is_null()) return c;
@@ -40,7 +48,7 @@ json content_text(const json& c, const std::string& path) {
   for (size_t i = 0; i < c.size(); ++i) {
     const json& part = c[i];
     const std::string ppath = path + "[" + std::to_string(i) + "]";
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+    if (!part.is_object() || string_field(part, "type") != "text" || !part.contains("text") || !part["text"].is_string())
       throw unsupported_field(ppath, "only text content parts ({\"type\": \"text\", \"text\": ...}) are supported");
     text += part["text"].get<std::string>();
   }
@@ -85,7 +93,7 @@ json one_call_per_turn(const json& messages, const std::vector<size_t>& index) {
   json out = json::array();
   for (size_t i = 0; i < messages.size(); ++i) {
     const json& m = messages[i];
-    const bool calls = m.value("role", "") == "assistant" && m.contains("tool_calls") && m["tool_calls"].is_array();
+    const bool calls = string_field(m, "role") == "assistant" && m.contains("tool_calls") && m["tool_calls"].is_array();
     if (!calls) {
       out.push_back(m);
       continue;
@@ -93,7 +101,7 @@ json one_call_per_turn(const json& messages, const std::vector<size_t>& index) {
     // The tool results that follow, by the call they answer.
     size_t j = i + 1;
     std::vector<json> results;
-    for (; j < messages.size() && messages[j].value("role", "") == "tool"; ++j) results.push_back(messages[j]);
+    for (; j < messages.size() && string_field(messages[j], "role") == "tool"; ++j) results.push_back(messages[j]);
     std::vector<bool> used(results.size(), false);
     const json& tool_calls = m["tool_calls"];
     for (size_t k = 0; k < tool_calls.size(); ++k) {
@@ -101,10 +109,10 @@ json one_call_per_turn(const json& messages, const std::vector<size_t>& index) {
       turn["tool_calls"] = json::array({tool_calls[k]});
       if (k > 0) turn.erase("thinking"), turn["content"] = nullptr;  // the reasoning goes before the first call
       out.push_back(turn);
-      const std::string call_id = tool_calls[k].is_object() ? tool_calls[k].value("id", "") : "";
+      const std::string call_id = string_field(tool_calls[k], "id");
       for (size_t r = 0; r < results.size(); ++r) {
         if (used[r]) continue;
-        const std::string answers = results[r].value("tool_call_id", "");
+        const std::string answers = string_field(results[r], "tool_call_id");
         // By id when both have one; otherwise in order, as the results came.
         if (!call_id.empty() && !answers.empty() && answers != call_id) continue;
         used[r] = true;

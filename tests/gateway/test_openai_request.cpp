@@ -70,6 +70,30 @@ TEST(OpenAIRequest, ChatRefusalsNameTheField) {
             "messages[0].role");
 }
 
+// Found by fuzz/fuzz_openai_request.cpp: string fields holding another JSON type (a role,
+// a tool call's id, a tool result's tool_call_id, a content part's type) threw the JSON
+// library's type_error out of the mapping, which the server would answer with a 500.
+TEST(OpenAIRequest, NonStringFieldsAreA400NotAnException) {
+  EXPECT_EQ(refused_param([] {
+              auto r = chat_completion_request({{"messages", {{{"role", {{"jame", "x"}}}, {"content", "a"}}}}});
+              finish_submit(r, "x");
+            }),
+            "messages[0].role");
+  EXPECT_NE(refused_param([] {
+              auto r = chat_completion_request(
+                  {{"messages",
+                    {{{"role", "assistant"}, {"tool_calls", {{{"id", 7}, {"type", "function"},
+                                                              {"function", {{"name", "f"}, {"arguments", "{}"}}}}}}},
+                     {{"role", "tool"}, {"tool_call_id", json::array()}, {"content", "r"}}}}});
+              finish_submit(r, "x");
+            }),
+            "<no error>");
+  EXPECT_EQ(refused_param([] {
+              chat_completion_request({{"messages", {{{"role", "user"}, {"content", {{{"type", 1}, {"text", "a"}}}}}}}});
+            }),
+            "messages[0].content[0]");
+}
+
 TEST(OpenAIRequest, CompletionPromptForms) {
   const Tokenize tokenize = [](const std::string& s) { return std::vector<int32_t>(s.size(), 7); };
   EXPECT_EQ(completion_request({{"prompt", "abc"}}, tokenize).submit["tokens"], json::array({7, 7, 7}));
