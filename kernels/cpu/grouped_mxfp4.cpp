@@ -30,6 +30,7 @@ namespace {
 constexpr int64_t kTileRows = 32;      // weight rows decoded at once (32 x 2880 f32 = 360 KB)
 constexpr int64_t kDirectMaxRows = kMxfp4GemvMaxTokens;  // experts with this few rows: GEMV
 constexpr int64_t kRowChunk = 96;      // input rows per pass over a decoded tile
+constexpr int64_t kPackedSlots = 4;    // row chunks of one expert kept packed per thread
 // Decoding a weight row costs about as much as multiplying it against this many tokens
 // (used only to balance work items between threads).
 constexpr int64_t kDecodeCostTokens = 2;
@@ -44,11 +45,16 @@ inline float swiglu_value(float gate, float lin, const SwigluEpilogue& s) {
 struct Scratch {
   std::vector<uint16_t> tile;     // [kTileRows, in] decoded weights, bf16
   std::vector<float> dots;        // [kRowChunk, kTileRows]
-  std::vector<float> xpanel;      // [kRowChunk, in rounded up] the rows, pairs layout
-  // Which rows xpanel holds: (first row, rows, call). `call` tells calls apart that reuse
-  // the same x buffer with new values (every layer does).
-  int64_t packed_from = -1, packed_rows = 0;
-  uint64_t packed_call = 0;
+  // The input rows in the pairs layout, one slot per row chunk of the expert being worked
+  // on (kPackedSlots chunks, kRowChunk rows each): every tile of the expert reuses them.
+  std::vector<float> xpanel;      // [kPackedSlots, kRowChunk, in rounded up]
+  // Which rows each slot holds: (first row, rows, call). `call` tells calls apart that
+  // reuse the same x buffer with new values (every layer does).
+  struct Packed {
+    int64_t from = -1, rows = 0;
+    uint64_t call = 0;
+  };
+  std::array<Packed, kPackedSlots> packed{};
   // At least kMinTileIn columns: both projections of gpt-oss (in = 2880) fit the first
   // size, so a thread's buffer grows once, whichever projection it meets first (which
   // thread runs which projection changes from step to step).
@@ -60,8 +66,8 @@ struct Scratch {
     in = std::max(in, kMinTileIn);
     if (tile.size() < static_cast<size_t>(kTileRows * in)) tile.resize(static_cast<size_t>(kTileRows * in));
     reserve_dots();
-    if (xpanel.size() < static_cast<size_t>(kRowChunk * (in + kAvx512PairBlock)))
-      xpanel.resize(static_cast<size_t>(kRowChunk * (in + kAvx512PairBlock)));
+    if (xpanel.size() < static_cast<size_t>(kPackedSlots * kRowChunk * (in + kAvx512PairBlock)))
+      xpanel.resize(static_cast<size_t>(kPackedSlots * kRowChunk * (in + kAvx512PairBlock)));
   }
 };
 
@@ -148,15 +154,19 @@ void gemm_tile(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_t o0,
   const int64_t x_stride = (pb.in + block - 1) / block * block;
   for (int64_t rc = r0; rc < r1; rc += kRowChunk) {
     const int64_t m = std::min(r1, rc + kRowChunk) - rc;
-    // Consecutive tiles of one expert on a thread share the packed rows.
-    if (s.packed_from != rc || s.packed_rows != m || s.packed_call != pb.call) {
-      for (int64_t t = 0; t < m; ++t) pack_pairs(pb.x_row(rc + t), 1, pb.in, block, s.xpanel.data() + t * x_stride, x_stride);
-      s.packed_from = rc, s.packed_rows = m, s.packed_call = pb.call;
+    // Consecutive tiles of one expert on a thread share the packed rows: chunk j of the
+    // expert lives in slot j (an expert with more chunks than slots re-packs the rest).
+    const int64_t slot = std::min<int64_t>((rc - r0) / kRowChunk, kPackedSlots - 1);
+    float* xp = s.xpanel.data() + slot * kRowChunk * (pb.in + kAvx512PairBlock);
+    Scratch::Packed& tag = s.packed[static_cast<size_t>(slot)];
+    if (tag.from != rc || tag.rows != m || tag.call != pb.call) {
+      for (int64_t t = 0; t < m; ++t) pack_pairs(pb.x_row(rc + t), 1, pb.in, block, xp + t * x_stride, x_stride);
+      tag = {rc, m, pb.call};
     }
     DenseRows job;
     job.y = s.dots.data();
     job.y_stride = kTileRows;
-    job.x = s.xpanel.data();
+    job.x = xp;
     job.x_stride = x_stride;
     job.w = s.tile.data();
     job.w_stride = pb.in;
