@@ -90,9 +90,10 @@ function(gossamer_test folder)
   endif()
   add_executable(test_${folder} ${sources})
   target_link_libraries(test_${folder} PRIVATE ${ARG_DEPS} gossamer_gtest_main)
-  target_compile_definitions(test_${folder} PRIVATE
-    GOSSAMER_TEST_DATA="${CMAKE_SOURCE_DIR}/tests/data"
-    GOSSAMER_BINARY="$<TARGET_FILE:gossamer>")
+  target_compile_definitions(test_${folder} PRIVATE GOSSAMER_TEST_DATA="${CMAKE_SOURCE_DIR}/tests/data")
+  if(TARGET gossamer)  # not in the fuzz tree, which builds only the readers' tests
+    target_compile_definitions(test_${folder} PRIVATE GOSSAMER_BINARY="$<TARGET_FILE:gossamer>")
+  endif()
   gossamer_apply_flags(test_${folder})
   gossamer_test_flags(test_${folder})
   gossamer_discover_test_suites(test_${folder} LABELS ${folder} COST ${ARG_COST})

@@ -18,53 +18,63 @@ export GOSSAMER_TOKENIZER=$PWD/.cache/tokenizer-gptoss/tokenizer.json
 # The sanitizer tree builds at the lowest CPU priority *while* ctest runs: much of
 # ctest's time is ranks and servers waiting on each other, and a nice 19 build takes only
 # the cores they leave idle (docs/PERFORMANCE.md, "Test suite time").
-ASAN_DIR=${GOSSAMER_ASAN_BUILD_DIR:-$PWD/build-asan}
-asan_pid=""
-asan_log=$(mktemp)
-if [ "${GOSSAMER_SKIP_ASAN:-0}" != 1 ]; then
-  (
-    [ -f "$ASAN_DIR/build.ninja" ] ||
-      cmake -S . -B "$ASAN_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DGOSSAMER_ASAN=ON \
-        -DGOSSAMER_CUDA=OFF -DGOSSAMER_MPI=OFF
-    nice -n 19 cmake --build "$ASAN_DIR" -j "$JOBS" --target test_model
-  ) >"$asan_log" 2>&1 &
-  asan_pid=$!
-fi
-
-# The fuzz targets (fuzz/) get a short run when clang++ can link libFuzzer: 20 s each, two
-# at a time, after ctest; any finding fails the suite. Their tree (only the readers'
-# libraries, clang, ASan + UBSan) also builds at nice 19 during ctest.
-FUZZ_DIR=${GOSSAMER_FUZZ_BUILD_DIR:-$PWD/build-fuzz}
-FUZZ_SECONDS=${GOSSAMER_FUZZ_SECONDS:-20}
-fuzz_pid=""
-fuzz_log=$(mktemp)
-trap 'rm -f "$asan_log" "$fuzz_log"; for p in $asan_pid $fuzz_pid; do kill "$p" 2>/dev/null || true; done' EXIT
 have_libfuzzer() {
   command -v clang++ >/dev/null 2>&1 &&
     echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' |
       clang++ -x c++ -fsanitize=fuzzer - -o /dev/null >/dev/null 2>&1
 }
-if [ "${GOSSAMER_SKIP_FUZZ:-0}" != 1 ] && have_libfuzzer; then
-  (GOSSAMER_FUZZ_BUILD_DIR=$FUZZ_DIR GOSSAMER_JOBS=$JOBS nice -n 19 fuzz/run.sh --build-only) >"$fuzz_log" 2>&1 &
+use_fuzz=0
+if [ "${GOSSAMER_SKIP_FUZZ:-0}" != 1 ] && have_libfuzzer; then use_fuzz=1; fi
+
+# The fuzz targets (fuzz/) get a short run when clang++ can link libFuzzer: 20 s each, two
+# at a time, after ctest; any finding fails the suite. Their tree (only the readers'
+# libraries, clang, ASan + UBSan) builds at nice 19 during ctest, and builds test_model
+# the readers' tests too (test_readers): with clang, that one tree is the sanitizer tree;
+# without, a gcc one builds test_model.
+FUZZ_DIR=${GOSSAMER_FUZZ_BUILD_DIR:-$PWD/build-fuzz}
+FUZZ_SECONDS=${GOSSAMER_FUZZ_SECONDS:-20}
+ASAN_DIR=${GOSSAMER_ASAN_BUILD_DIR:-$PWD/build-asan}
+[ "$use_fuzz" = 1 ] && ASAN_DIR=$FUZZ_DIR
+asan_pid=""
+fuzz_pid=""
+asan_log=$(mktemp)
+fuzz_log=$(mktemp)
+trap 'rm -f "$asan_log" "$fuzz_log"; for p in $asan_pid $fuzz_pid; do kill "$p" 2>/dev/null || true; done' EXIT
+if [ "$use_fuzz" = 1 ]; then
+  (GOSSAMER_FUZZ_BUILD_DIR=$FUZZ_DIR GOSSAMER_JOBS=$JOBS nice -n 19 fuzz/run.sh --build-only &&
+    nice -n 19 cmake --build "$FUZZ_DIR" -j "$JOBS" --target test_readers) >"$fuzz_log" 2>&1 &
   fuzz_pid=$!
 else
-  echo "test.sh: no clang++ with libFuzzer; the fuzz targets do not run" >&2
+  echo "test.sh: no clang++ with libFuzzer; the fuzz targets do not run, the readers' tests use a gcc ASan tree" >&2
+  if [ "${GOSSAMER_SKIP_ASAN:-0}" != 1 ]; then
+    (
+      [ -f "$ASAN_DIR/build.ninja" ] ||
+        cmake -S . -B "$ASAN_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+          "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DGOSSAMER_ASAN=ON \
+          -DGOSSAMER_CUDA=OFF -DGOSSAMER_MPI=OFF
+      nice -n 19 cmake --build "$ASAN_DIR" -j "$JOBS" --target test_model
+    ) >"$asan_log" 2>&1 &
+    asan_pid=$!
+  fi
 fi
 
 ctest_rc=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${GOSSAMER_TEST_JOBS:-2}" --timeout 900 "$@" ||
   ctest_rc=$?
 
+# The readers of untrusted files under ASan + UBSan (test_model of whichever tree built it).
 asan_rc=0
+run_readers_tests() {
+  echo "== readers of untrusted files under ASan + UBSan ($1)"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    "$1" --gtest_brief=1 \
+    --gtest_filter='*Safetensors*:*BadIndex*:*Checkpoint*:*Config*:*Mxfp4*:*TokenizerInput*:*TokenizerSpec*' ||
+    asan_rc=$?
+}
 if [ -n "$asan_pid" ]; then
   if wait "$asan_pid"; then
     asan_pid=""
-    echo "== readers of untrusted files under ASan + UBSan ($ASAN_DIR)"
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-      "$ASAN_DIR/tests/test_model" --gtest_brief=1 \
-      --gtest_filter='*Safetensors*:*BadIndex*:*Checkpoint*:*Config*:*Mxfp4*:*TokenizerInput*:*TokenizerSpec*' ||
-      asan_rc=$?
+    run_readers_tests "$ASAN_DIR/tests/test_model"
   else
     asan_rc=$?
     asan_pid=""
@@ -76,6 +86,7 @@ fuzz_rc=0
 if [ -n "$fuzz_pid" ]; then
   if wait "$fuzz_pid"; then
     fuzz_pid=""
+    run_readers_tests "$FUZZ_DIR/test_readers"
     echo "== fuzz targets, ${FUZZ_SECONDS} s each ($FUZZ_DIR)"
     # A fresh working corpus (the seeds plus what 20 s finds): a corpus grown by earlier
     # long runs would be replayed in full first, however long that takes.
