@@ -12,17 +12,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A prefix that differs between Client objects, so ids stay unique even when a server
-// sees several clients through one proxy or a client reconnects.
-std::string random_prefix() {
-  std::random_device rd;
-  const uint64_t r = (uint64_t{rd()} << 32) ^ rd();
-  static const char* hex = "0123456789abcdef";
-  std::string s = "c";
-  for (int i = 0; i < 8; ++i) s += hex[(r >> (4 * i)) & 0xF];
-  return s + "-";
-}
-
 // Replies about `id`: its own messages, and non-terminal errors that point at it (`ref`),
 // e.g. a refused health request.
 bool concerns(const protocol::ServerMessage& m, const std::string& id) {
@@ -33,6 +22,15 @@ bool concerns(const protocol::ServerMessage& m, const std::string& id) {
 
 }  // namespace
 
+std::string random_id_prefix(const char* lead) {
+  std::random_device rd;
+  const uint64_t r = (uint64_t{rd()} << 32) ^ rd();
+  static const char* hex = "0123456789abcdef";
+  std::string s = lead;
+  for (int i = 0; i < 8; ++i) s += hex[(r >> (4 * i)) & 0xF];
+  return s + "-";
+}
+
 Client::Client(std::string endpoint, ClientOptions options)
     : Client(std::move(endpoint), std::make_shared<zmq::context_t>(1), options) {}
 
@@ -41,7 +39,7 @@ Client::Client(std::string endpoint, std::shared_ptr<zmq::context_t> context, Cl
       options_(options),
       context_(std::move(context)),
       socket_(*context_, zmq::socket_type::dealer),
-      id_prefix_(random_prefix()) {
+      id_prefix_(random_id_prefix("c")) {
   socket_.set(zmq::sockopt::linger, static_cast<int>(options_.linger.count()));
   socket_.set(zmq::sockopt::sndtimeo, static_cast<int>(options_.send_timeout.count()));
   socket_.set(zmq::sockopt::heartbeat_ivl, static_cast<int>(options_.heartbeat_ivl.count()));

@@ -35,6 +35,11 @@ struct ClientOptions {
   std::string curve_server_public, curve_public, curve_secret;
 };
 
+// A prefix for request ids that differs between objects ("<lead><8 random hex digits>-"), so
+// ids stay unique even when a server sees several clients through one proxy or a client
+// reconnects.
+std::string random_id_prefix(const char* lead);
+
 class Client {
  public:
   explicit Client(std::string endpoint, ClientOptions options = {});

@@ -1,7 +1,6 @@
 #include "gateway/upstream.h"
 
 #include <map>
-#include <random>
 
 #include "client/client.h"
 #include "core/error.h"
@@ -12,14 +11,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string random_prefix() {
-  std::random_device rd;
-  const uint64_t r = (uint64_t{rd()} << 32) ^ rd();
-  static const char* hex = "0123456789abcdef";
-  std::string s = "gw";
-  for (int i = 0; i < 8; ++i) s += hex[(r >> (4 * i)) & 0xF];
-  return s + "-";
-}
 
 // The id a reply belongs to: the request's id, or a health/stats correlation id.
 std::optional<std::string> route_of(const protocol::ServerMessage& m) {
@@ -64,7 +55,7 @@ Upstream::Upstream(UpstreamOptions options)
     : options_(std::move(options)),
       instance_(g_instances.fetch_add(1)),
       context_(std::make_shared<zmq::context_t>(1)),
-      id_prefix_(random_prefix()) {
+      id_prefix_(client::random_id_prefix("gw")) {
   connection();
 }
 
