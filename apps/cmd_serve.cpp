@@ -51,6 +51,7 @@ struct ServeArgs {
   int threads = -1, max_context = 0, kv_block_size = 0, max_queue = 0, max_running = 0;
   std::string device;  // empty: the config's runtime.device
   std::string gpu_comm;  // empty: the config's runtime.gpu_comm
+  std::string precision;  // empty: the config's runtime.precision
   double gpu_memory_fraction = 0;  // 0: the config's
   int64_t kv_blocks = -1, kv_window_blocks = -1, max_batch_tokens = 0, default_max_tokens = 0;
   double comm_timeout_s = -1, heartbeat_s = 0;
@@ -70,6 +71,7 @@ worker::RuntimeConfig load_config(const ServeArgs& a) {
   if (a.threads >= 0) cfg.runtime.threads = a.threads;
   if (!a.device.empty()) cfg.runtime.device = a.device;
   if (!a.gpu_comm.empty()) cfg.runtime.gpu_comm = a.gpu_comm;
+  if (!a.precision.empty()) cfg.runtime.precision = a.precision;
   if (a.gpu_memory_fraction > 0) cfg.runtime.gpu_memory_fraction = a.gpu_memory_fraction;
   if (a.max_context > 0) cfg.server.max_context = a.max_context;
   if (a.kv_block_size > 0) cfg.runtime.kv_block_size = a.kv_block_size;
@@ -118,6 +120,7 @@ void serve(const ServeArgs& args) {
   ex.dispatch = worker::parse_moe_dispatch(cfg.parallel.moe_dispatch);
   ex.device = kernels::parse_device(cfg.runtime.device);
   ex.gpu_comm = worker::parse_gpu_comm(cfg.runtime.gpu_comm);
+  ex.precision = kernels::parse_precision(cfg.runtime.precision);
   ex.gpu_memory_fraction = cfg.runtime.gpu_memory_fraction;
   ex.threads = cfg.runtime.threads;
   ex.block_size = bs;
@@ -271,6 +274,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "CPU threads per rank (0 = all)");
   cmd->add_option("--device", a->device, "Where the forward pass runs: cpu or cuda (runtime.device)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--precision", a->precision,
+                  "exact (fp32 activations) or fast (bf16/int8 activations, bf16 KV cache) (runtime.precision)")
+      ->check(CLI::IsMember({"exact", "fast"}));
   cmd->add_option("--gpu-comm", a->gpu_comm, "GPU ranks: nccl or staged (runtime.gpu_comm)")
       ->check(CLI::IsMember({"nccl", "staged"}));
   cmd->add_option("--gpu-memory-fraction", a->gpu_memory_fraction,

@@ -42,6 +42,9 @@ void ModelOptions::add_to(CLI::App* cmd) {
                   "GPU ranks: activations over nccl (a GPU per rank) or staged (MPI via host memory; ranks may "
                   "share a GPU) (runtime.gpu_comm)")
       ->check(CLI::IsMember({"nccl", "staged"}));
+  cmd->add_option("--precision", precision,
+                  "exact (fp32 activations) or fast (bf16/int8 activations, bf16 KV cache) (runtime.precision)")
+      ->check(CLI::IsMember({"exact", "fast"}));
   cmd->add_option("--gpu-memory-fraction", gpu_memory_fraction,
                   "Share of each GPU's memory for weights, workspace and KV cache (runtime.gpu_memory_fraction, "
                   "default 0.9)")
@@ -64,6 +67,7 @@ worker::RuntimeConfig ModelOptions::resolve() const {
   if (threads >= 0) c.runtime.threads = threads;
   if (!device.empty()) c.runtime.device = device;
   if (!gpu_comm.empty()) c.runtime.gpu_comm = gpu_comm;
+  if (!precision.empty()) c.runtime.precision = precision;
   if (gpu_memory_fraction > 0) c.runtime.gpu_memory_fraction = gpu_memory_fraction;
   if (c.model.path.empty())
     GOSSAMER_THROW(kInvalidArgument, "no model: give --model DIR or a --config with model.path");
@@ -79,6 +83,7 @@ worker::EngineOptions ModelOptions::engine_options(const worker::RuntimeConfig& 
   o.dispatch = worker::parse_moe_dispatch(c.parallel.moe_dispatch);
   o.device = kernels::parse_device(c.runtime.device);
   o.gpu_comm = worker::parse_gpu_comm(c.runtime.gpu_comm);
+  o.precision = kernels::parse_precision(c.runtime.precision);
   o.gpu_memory_fraction = c.runtime.gpu_memory_fraction;
   o.threads = c.runtime.threads;
   o.block_size = c.runtime.kv_block_size;

@@ -23,6 +23,7 @@ struct ModelOptions {
   int threads = -1;
   std::string device;  // empty: the config's runtime.device
   std::string gpu_comm;           // empty: the config's runtime.gpu_comm
+  std::string precision;          // empty: the config's runtime.precision
   double gpu_memory_fraction = 0;  // 0: the config's runtime.gpu_memory_fraction
   int max_context = 4096;
   int prefill_chunk = 0;

@@ -61,6 +61,14 @@ Device parse_device(const std::string& name) {
   GOSSAMER_THROW(kInvalidArgument, "device '{}' is not one of cpu, cuda", name);
 }
 
+Precision parse_precision(const std::string& name) {
+  if (name == "exact") return Precision::kExact;
+  if (name == "fast") return Precision::kFast;
+  GOSSAMER_THROW(kInvalidArgument, "precision '{}' is not one of exact, fast", name);
+}
+
+const char* precision_name(Precision precision) { return precision == Precision::kFast ? "fast" : "exact"; }
+
 Exec open_device(Device device, ThreadPool* pool, bool share_gpus) {
   if (device == Device::kCPU) return Exec::cpu(pool);
 #ifndef GOSSAMER_HAVE_CUDA

@@ -9,13 +9,23 @@
 
 namespace gossamer::kernels {
 
+// How exactly a kernel computes. kExact: fp32 activations and accumulation with weights
+// decoded exactly (the golden fp32 tier). kFast: a kernel may round activations to bf16 or
+// quantise them to int8 per block and keep the KV cache in bf16 (the golden bf16 tier);
+// kernels without a faster variant run their exact code.
+enum class Precision { kExact, kFast };
+
 struct Exec {
   Device device = Device::kCPU;
   ThreadPool* pool = nullptr;  // CPU: nullptr means ThreadPool::global()
   void* stream = nullptr;      // CUDA: a cudaStream_t (nullptr = default stream)
+  Precision precision = Precision::kExact;
 
   ThreadPool& threads() const { return pool ? *pool : ThreadPool::global(); }
-  static Exec cpu(ThreadPool* pool = nullptr) { return Exec{Device::kCPU, pool, nullptr}; }
+  bool fast() const { return precision == Precision::kFast; }
+  static Exec cpu(ThreadPool* pool = nullptr, Precision precision = Precision::kExact) {
+    return Exec{Device::kCPU, pool, nullptr, precision};
+  }
 };
 
 // The Exec a rank runs its forward pass on, for the device its configuration asks for
@@ -46,6 +56,10 @@ DeviceMemory device_memory();
 
 // "cpu" / "cuda" -> Device; kInvalidArgument naming the accepted values otherwise.
 Device parse_device(const std::string& name);
+
+// "exact" / "fast" -> Precision; kInvalidArgument naming the accepted values otherwise.
+Precision parse_precision(const std::string& name);
+const char* precision_name(Precision precision);
 
 // Throws kUnsupported naming the op when `exec` asks for a backend that is not built.
 [[noreturn]] void unsupported_device(const char* op, const Exec& exec);

@@ -19,6 +19,7 @@ ExecutorOptions executor_options(const EngineOptions& o) {
   e.device = o.device;
   e.gpu_comm = o.gpu_comm;
   e.gpu_memory_fraction = o.gpu_memory_fraction;
+  e.precision = o.precision;
   e.threads = o.threads;
   e.block_size = o.block_size;
   e.time_comm = o.time_comm;

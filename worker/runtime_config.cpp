@@ -157,7 +157,7 @@ void read_parallel(const Walker& w, const YAML::Node& n, ParallelSettings* p) {
 void read_runtime(const Walker& w, const YAML::Node& n, RuntimeSettings* r) {
   w.each_key(n, "runtime",
              {"threads", "max_batch_tokens", "kv_block_size", "kv_blocks", "kv_window_blocks",
-              "comm_timeout_s", "device", "gpu_comm", "gpu_memory_fraction"},
+              "comm_timeout_s", "device", "gpu_comm", "gpu_memory_fraction", "precision"},
              [&](const std::string& k, const YAML::Node& v, const std::string& path) {
                if (k == "threads") r->threads = static_cast<int>(w.integer(v, path, 0, 4096));
                if (k == "max_batch_tokens") r->max_batch_tokens = w.integer(v, path, 1);
@@ -167,6 +167,7 @@ void read_runtime(const Walker& w, const YAML::Node& n, RuntimeSettings* r) {
                if (k == "comm_timeout_s") r->comm_timeout_s = w.non_negative(v, path);
                if (k == "device") r->device = w.choice(v, path, {"cpu", "cuda"});
                if (k == "gpu_comm") r->gpu_comm = w.choice(v, path, {"nccl", "staged"});
+               if (k == "precision") r->precision = w.choice(v, path, {"exact", "fast"});
                if (k == "gpu_memory_fraction") {
                  r->gpu_memory_fraction = w.positive(v, path);
                  if (r->gpu_memory_fraction > 1) w.fail(v, path, "expected a fraction in (0, 1]");

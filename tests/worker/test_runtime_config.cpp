@@ -38,7 +38,7 @@ parallel:
   moe_dispatch: alltoall
 runtime: {threads: 3, max_batch_tokens: 1024, kv_block_size: 32, kv_blocks: 100,
           kv_window_blocks: 40, comm_timeout_s: 2.5, device: cuda, gpu_comm: staged,
-          gpu_memory_fraction: 0.75}
+          gpu_memory_fraction: 0.75, precision: fast}
 server: {endpoint: "tcp://*:6000", max_queue: 9, max_frame_bytes: 1000, heartbeat_s: 1,
          curve_secret_key_file: s.key, curve_authorized_keys_file: a.keys}
 cluster: {nodes: 2, ranks_per_node: 2, hostfile: hosts}
@@ -56,6 +56,7 @@ cluster: {nodes: 2, ranks_per_node: 2, hostfile: hosts}
   EXPECT_EQ(c.runtime.device, "cuda");
   EXPECT_EQ(c.runtime.gpu_comm, "staged");
   EXPECT_DOUBLE_EQ(c.runtime.gpu_memory_fraction, 0.75);
+  EXPECT_EQ(c.runtime.precision, "fast");
   EXPECT_EQ(c.server.endpoint, "tcp://*:6000");
   EXPECT_EQ(c.server.max_queue, 9);
   EXPECT_EQ(c.server.max_frame_bytes, 1000);
@@ -72,6 +73,7 @@ TEST(RuntimeConfig, EmptyFileGivesDefaults) {
   EXPECT_EQ(c.parallel.moe_dispatch, "allgather");
   EXPECT_EQ(c.runtime.comm_timeout().count(), 60000);
   EXPECT_EQ(c.model.layout, "auto");
+  EXPECT_EQ(c.runtime.precision, "exact");
   const auto sections = RuntimeConfig::parse("parallel:\nruntime: {}\n");
   EXPECT_EQ(sections.parallel.sizes.tp, 1);
 }
@@ -92,6 +94,7 @@ TEST(RuntimeConfig, BadValuesNameTheKey) {
   expect_error("runtime: {kv_block_size: [16]}",
                "runtime.kv_block_size: expected a positive integer, got a list");
   expect_error("runtime: {device: tpu}", "runtime.device: expected one of cpu, cuda, got 'tpu'");
+  expect_error("runtime: {precision: int4}", "runtime.precision: expected one of exact, fast, got 'int4'");
   expect_error("runtime: {gpu_comm: gloo}", "runtime.gpu_comm: expected one of nccl, staged, got 'gloo'");
   expect_error("runtime: {gpu_memory_fraction: 1.5}", "runtime.gpu_memory_fraction: expected a fraction in (0, 1]");
   expect_error("runtime: {gpu_memory_fraction: 0}", "runtime.gpu_memory_fraction");
