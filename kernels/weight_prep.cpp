@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "core/dtype.h"
@@ -23,12 +24,32 @@ bool prefault_pages(const void* p, size_t n) {
   static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const uintptr_t begin = reinterpret_cast<uintptr_t>(p) & ~(page - 1);
   const uintptr_t end = reinterpret_cast<uintptr_t>(p) + n;
+  // Ask for 2 MB pages first: pages still to be read from disk then come in as large
+  // folios that map with one TLB entry per 2 MB (the GEMVs stream every weight byte once
+  // per token). Pages already cached in 4 KB folios stay as they are; the load log says how
+  // much is mapped huge (file_huge_page_bytes). Failure only means no huge pages.
+  {
+    constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+    const uintptr_t hb = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1), he = end & ~(kHuge - 1);
+    if (he > hb) ::madvise(reinterpret_cast<void*>(hb), he - hb, MADV_HUGEPAGE);
+  }
   if (::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ) == 0) return true;
   // A read of one byte per page faults each in (the volatile sink keeps the loads).
   volatile uint8_t sink = 0;
   for (uintptr_t a = begin; a < end; a += page) sink = sink + *reinterpret_cast<const volatile uint8_t*>(a);
   (void)sink;
   return true;
+}
+
+uint64_t file_huge_page_bytes() {
+  std::FILE* f = std::fopen("/proc/self/smaps_rollup", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  unsigned long long kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "FilePmdMapped: %llu kB", &kb) == 1) break;
+  std::fclose(f);
+  return uint64_t{kb} * 1024;
 }
 
 void* WeightPreparer::device_copy_rows(const void* src, int64_t rows, int64_t row_bytes, int64_t src_stride_bytes) {

@@ -45,6 +45,11 @@ class WeightPreparer {
 
 // Maps every page of [p, p + n) into the process now (MADV_POPULATE_READ, or a read per
 // page where the kernel lacks it). Returns false when neither worked (n == 0: true).
+// Asks for transparent huge pages on the range's 2 MB-aligned interior first.
 bool prefault_pages(const void* p, size_t n);
+
+// Bytes of this process's file mappings that are mapped with 2 MB pages (FilePmdMapped in
+// /proc/self/smaps_rollup; 0 where the file is absent). For the load log.
+uint64_t file_huge_page_bytes();
 
 }  // namespace gossamer::kernels

@@ -94,14 +94,18 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
     device_groups_.ep = device_group(*results_world_, layout.ep, "ep-device", options.gpu_comm, exec.stream);
   }
   weights_ = load_weights(checkpoint, mapping_->weight_selection());
-  const PreparedSummary prepared = prepare_weights(weights_, exec);
+  const PreparedSummary prepared = prepare_weights(weights_, exec, world.rank() == 0);
   // Every page is in now: a shard truncated or rewritten since it was mapped is a named
   // error here, before serving, instead of a SIGBUS or wrong numbers in a step.
   checkpoint->check_files_unchanged();
   if (world.rank() == 0)
-    GLOG_INFO("weights prepared for {}: {:.2f} GB {}, {:.1f} s", device_name(exec.device),
+    GLOG_INFO("weights prepared for {}: {:.2f} GB {}, {:.1f} s{}", device_name(exec.device),
               static_cast<double>(prepared.bytes) * 1e-9,
-              exec.device == Device::kCPU ? "faulted in" : "copied to the device", prepared.seconds);
+              exec.device == Device::kCPU ? "faulted in" : "copied to the device", prepared.seconds,
+              exec.device == Device::kCPU
+                  ? fmt::format(" ({:.2f} GB of the mapped files on 2 MB pages)",
+                                static_cast<double>(prepared.huge_page_bytes) * 1e-9)
+                  : std::string());
 
   const auto& cfg = weights_.config;
   KvCacheConfig kv;

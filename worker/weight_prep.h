@@ -9,9 +9,11 @@ namespace gossamer::worker {
 
 struct PreparedSummary {
   uint64_t bytes = 0;   // faulted in (CPU) or copied to the device (CUDA)
+  uint64_t huge_page_bytes = 0;  // CPU: of the process's file mappings, on 2 MB pages
   double seconds = 0;
 };
 
-PreparedSummary prepare_weights(ModelWeights& weights, const kernels::Exec& exec);
+// show_progress: a progress bar on a terminal (one log line otherwise), for rank 0.
+PreparedSummary prepare_weights(ModelWeights& weights, const kernels::Exec& exec, bool show_progress = false);
 
 }  // namespace gossamer::worker
