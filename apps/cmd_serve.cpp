@@ -275,8 +275,9 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--device", a->device, "Where the forward pass runs: cpu or cuda (runtime.device)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--precision", a->precision,
-                  "exact (fp32 activations) or fast (bf16/int8 activations, bf16 KV cache) (runtime.precision)")
-      ->check(CLI::IsMember({"exact", "fast"}));
+                  "exact (fp32 activations), fast (bf16/int8 activations, bf16 KV cache) or auto (exact on the "
+                  "CPU, fast on CUDA) (runtime.precision)")
+      ->check(CLI::IsMember({"auto", "exact", "fast"}));
   cmd->add_option("--gpu-comm", a->gpu_comm, "GPU ranks: nccl or staged (runtime.gpu_comm)")
       ->check(CLI::IsMember({"nccl", "staged"}));
   cmd->add_option("--gpu-memory-fraction", a->gpu_memory_fraction,

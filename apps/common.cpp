@@ -43,8 +43,9 @@ void ModelOptions::add_to(CLI::App* cmd) {
                   "share a GPU) (runtime.gpu_comm)")
       ->check(CLI::IsMember({"nccl", "staged"}));
   cmd->add_option("--precision", precision,
-                  "exact (fp32 activations) or fast (bf16/int8 activations, bf16 KV cache) (runtime.precision)")
-      ->check(CLI::IsMember({"exact", "fast"}));
+                  "exact (fp32 activations), fast (bf16/int8 activations, bf16 KV cache) or auto (exact on the "
+                  "CPU, fast on CUDA) (runtime.precision)")
+      ->check(CLI::IsMember({"auto", "exact", "fast"}));
   cmd->add_option("--gpu-memory-fraction", gpu_memory_fraction,
                   "Share of each GPU's memory for weights, workspace and KV cache (runtime.gpu_memory_fraction, "
                   "default 0.9)")

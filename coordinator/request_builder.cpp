@@ -16,7 +16,12 @@ namespace {
 harmony::ChatRequest chat_request(const protocol::Submit& s) {
   harmony::ChatRequest r;
   if (s.messages) r.messages = *s.messages;
-  else r.messages.push_back({chat::Role::kUser, *s.prompt});
+  else {
+    chat::Message user;
+    user.role = chat::Role::kUser;
+    user.content = *s.prompt;
+    r.messages.push_back(std::move(user));
+  }
   if (!s.params.tools.empty()) {
     r.tools = harmony::Json::array();
     for (const auto& t : s.params.tools) {

@@ -62,21 +62,41 @@ Device parse_device(const std::string& name) {
 }
 
 Precision parse_precision(const std::string& name) {
+  if (name == "auto") return Precision::kAuto;
   if (name == "exact") return Precision::kExact;
   if (name == "fast") return Precision::kFast;
-  GOSSAMER_THROW(kInvalidArgument, "precision '{}' is not one of exact, fast", name);
+  GOSSAMER_THROW(kInvalidArgument, "precision '{}' is not one of auto, exact, fast", name);
 }
 
-const char* precision_name(Precision precision) { return precision == Precision::kFast ? "fast" : "exact"; }
+const char* precision_name(Precision precision) {
+  switch (precision) {
+    case Precision::kAuto: return "auto";
+    case Precision::kExact: return "exact";
+    case Precision::kFast: return "fast";
+  }
+  return "?";
+}
 
-Exec open_device(Device device, ThreadPool* pool, bool share_gpus) {
-  if (device == Device::kCPU) return Exec::cpu(pool);
+Precision resolve_precision(Precision requested, Device device) {
+  if (device == Device::kCPU) return requested == Precision::kAuto ? Precision::kExact : requested;
+  if (requested == Precision::kExact)
+    GOSSAMER_THROW(kUnsupported,
+                   "runtime.precision is exact, but the {} kernels have no fp32-activation path (their "
+                   "GEMMs take bf16 inputs: the golden bf16 tier); use precision: fast or auto on {}, or "
+                   "device: cpu for the fp32 tier",
+                   device_name(device), device_name(device));
+  return Precision::kFast;
+}
+
+Exec open_device(Device device, ThreadPool* pool, bool share_gpus, Precision precision) {
+  if (device == Device::kCPU) return Exec::cpu(pool, resolve_precision(precision, device));
 #ifndef GOSSAMER_HAVE_CUDA
-  (void)share_gpus;
+  (void)share_gpus, (void)precision;
   GOSSAMER_THROW(kUnsupported,
                  "runtime.device is cuda, but this build has no CUDA backend (it is compiled when "
                  "CMake finds nvcc); use device: cpu or rebuild on a machine with the CUDA toolkit");
 #else
+  const Precision resolved = resolve_precision(precision, device);
   const int gpus = cuda_device_count();
   if (gpus == 0)
     GOSSAMER_THROW(kUnsupported,
@@ -89,6 +109,7 @@ Exec open_device(Device device, ThreadPool* pool, bool share_gpus) {
   exec.device = Device::kCUDA;
   exec.pool = pool;
   exec.stream = cuda::stream_create();  // the rank's one stream; lives as long as the process
+  exec.precision = resolved;
   GLOG_INFO("runtime.device is cuda: GPU {} ({}) of {} visible", gpu, cuda::device_name(), gpus);
   return exec;
 #endif

@@ -12,8 +12,10 @@ namespace gossamer::kernels {
 // How exactly a kernel computes. kExact: fp32 activations and accumulation with weights
 // decoded exactly (the golden fp32 tier). kFast: a kernel may round activations to bf16 or
 // quantise them to int8 per block and keep the KV cache in bf16 (the golden bf16 tier);
-// kernels without a faster variant run their exact code.
-enum class Precision { kExact, kFast };
+// kernels without a faster variant run their exact code. kAuto is a request only (the
+// configuration's default): the device's own tier, exact on the CPU and fast on CUDA, whose
+// GEMMs take bf16 inputs. An Exec from open_device never holds kAuto.
+enum class Precision { kAuto, kExact, kFast };
 
 struct Exec {
   Device device = Device::kCPU;
@@ -36,7 +38,13 @@ struct Exec {
 // select_gpu_for_local_rank; share_gpus lets ranks share GPUs, for the staged
 // communicator), creates the rank's stream (Exec::stream, never destroyed: kernels and
 // communicators of the rank use it until the process ends) and logs the GPU's name.
-Exec open_device(Device device, ThreadPool* pool, bool share_gpus = false);
+// `precision` goes through resolve_precision (a refusal is thrown before any GPU is touched).
+Exec open_device(Device device, ThreadPool* pool, bool share_gpus = false, Precision precision = Precision::kAuto);
+
+// kAuto -> kExact on the CPU, kFast on CUDA. kExact on CUDA is refused (kUnsupported): the
+// CUDA kernels have no fp32-activation path, and a config asking for the fp32 tier must not
+// quietly get the bf16 one.
+Precision resolve_precision(Precision requested, Device device);
 
 // Copies between two buffers on exec's device (memcpy on the CPU; an asynchronous
 // device-to-device copy ordered on exec's stream on CUDA).
@@ -57,7 +65,7 @@ DeviceMemory device_memory();
 // "cpu" / "cuda" -> Device; kInvalidArgument naming the accepted values otherwise.
 Device parse_device(const std::string& name);
 
-// "exact" / "fast" -> Precision; kInvalidArgument naming the accepted values otherwise.
+// "auto" / "exact" / "fast" -> Precision; kInvalidArgument naming the accepted values otherwise.
 Precision parse_precision(const std::string& name);
 const char* precision_name(Precision precision);
 

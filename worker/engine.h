@@ -26,7 +26,7 @@ struct EngineOptions {
   ParallelConfig parallel;
   MoeDispatch dispatch = MoeDispatch::kAllGather;
   Device device = Device::kCPU;  // ExecutorOptions::device
-  kernels::Precision precision = kernels::Precision::kExact;  // ExecutorOptions::precision
+  kernels::Precision precision = kernels::Precision::kAuto;  // ExecutorOptions::precision
   GpuComm gpu_comm = GpuComm::kNccl;  // ExecutorOptions::gpu_comm
   double gpu_memory_fraction = 0.9;   // ExecutorOptions::gpu_memory_fraction
   int threads = 0;          // 0 = all hardware threads

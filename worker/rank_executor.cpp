@@ -68,13 +68,13 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
     : options_(options), world_(world) {
   pool_ = std::make_unique<ThreadPool>(options.threads);
   // Before anything is loaded: a device this rank cannot run on fails the start at once.
-  kernels::Exec exec = kernels::open_device(options.device, pool_.get(), options.gpu_comm == GpuComm::kStaged);
-  exec.precision = options.precision;
+  const kernels::Exec exec =
+      kernels::open_device(options.device, pool_.get(), options.gpu_comm == GpuComm::kStaged, options.precision);
   // Every rank decides its ISA here too, so a bad GOSSAMER_CPU_ISA stops the start before
   // any weight is loaded.
   const std::string cpu_isa = kernels::cpu::isa_description();
   if (world.rank() == 0)
-    GLOG_INFO("CPU kernels: {}, {} threads per rank, precision {}", cpu_isa, pool_->size(),
+    GLOG_INFO("CPU kernels: {}, {} threads per rank; precision {}", cpu_isa, pool_->size(),
               kernels::precision_name(exec.precision));
   auto checkpoint = model::Checkpoint::open(model_dir, options.layout);
   mapping_ = std::make_unique<Mapping>(world.size(), world.rank(), options.parallel,

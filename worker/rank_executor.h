@@ -43,7 +43,7 @@ struct ExecutorOptions {
   ParallelConfig parallel;
   MoeDispatch dispatch = MoeDispatch::kAllGather;
   Device device = Device::kCPU;  // runtime.device; kernels::open_device refuses what cannot run
-  kernels::Precision precision = kernels::Precision::kExact;  // runtime.precision
+  kernels::Precision precision = kernels::Precision::kAuto;  // runtime.precision (resolved by open_device)
   GpuComm gpu_comm = GpuComm::kNccl;  // runtime.gpu_comm (GPU ranks, more than one)
   // runtime.gpu_memory_fraction: on a GPU the full-attention KV pool grows to fill this
   // share of the device (worker/gpu_memory_plan.h); num_blocks is then the minimum.

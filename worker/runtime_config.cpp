@@ -167,7 +167,7 @@ void read_runtime(const Walker& w, const YAML::Node& n, RuntimeSettings* r) {
                if (k == "comm_timeout_s") r->comm_timeout_s = w.non_negative(v, path);
                if (k == "device") r->device = w.choice(v, path, {"cpu", "cuda"});
                if (k == "gpu_comm") r->gpu_comm = w.choice(v, path, {"nccl", "staged"});
-               if (k == "precision") r->precision = w.choice(v, path, {"exact", "fast"});
+               if (k == "precision") r->precision = w.choice(v, path, {"auto", "exact", "fast"});
                if (k == "gpu_memory_fraction") {
                  r->gpu_memory_fraction = w.positive(v, path);
                  if (r->gpu_memory_fraction > 1) w.fail(v, path, "expected a fraction in (0, 1]");

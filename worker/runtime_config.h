@@ -7,7 +7,7 @@
 //   parallel: {tp: 2, dp: 1, ep: 2, pp: 1, moe_dispatch: allgather|alltoall}
 //   runtime:  {threads: 0, max_batch_tokens: 2048, kv_block_size: 16, kv_blocks: 0,
 //              kv_window_blocks: 0, comm_timeout_s: 60, device: cpu|cuda,
-//              gpu_comm: nccl|staged, gpu_memory_fraction: 0.9, precision: exact|fast}
+//              gpu_comm: nccl|staged, gpu_memory_fraction: 0.9, precision: auto|exact|fast}
 //   server:   {endpoint: "tcp://*:5555", max_queue: 256, max_frame_bytes: 16777216,
 //              heartbeat_s: 5, max_context: 4096, max_running: 64, default_max_tokens: 512,
 //              max_tokens: 32768, curve_secret_key_file: "", curve_authorized_keys_file: "",
@@ -59,8 +59,9 @@ struct RuntimeSettings {
   std::string gpu_comm = "nccl";
   double gpu_memory_fraction = 0.9;  // of each GPU's memory for weights, workspace and KV
   // exact: fp32 activations (golden fp32 tier); fast: bf16/int8 activations and a bf16 KV
-  // cache where a kernel has them (golden bf16 tier). kernels::Precision.
-  std::string precision = "exact";
+  // cache where a kernel has them (golden bf16 tier); auto: exact on the CPU, fast on CUDA
+  // (kernels::Precision, kernels::resolve_precision).
+  std::string precision = "auto";
   std::chrono::milliseconds comm_timeout() const;
 };
 

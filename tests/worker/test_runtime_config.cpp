@@ -73,7 +73,7 @@ TEST(RuntimeConfig, EmptyFileGivesDefaults) {
   EXPECT_EQ(c.parallel.moe_dispatch, "allgather");
   EXPECT_EQ(c.runtime.comm_timeout().count(), 60000);
   EXPECT_EQ(c.model.layout, "auto");
-  EXPECT_EQ(c.runtime.precision, "exact");
+  EXPECT_EQ(c.runtime.precision, "auto");
   const auto sections = RuntimeConfig::parse("parallel:\nruntime: {}\n");
   EXPECT_EQ(sections.parallel.sizes.tp, 1);
 }
@@ -94,7 +94,7 @@ TEST(RuntimeConfig, BadValuesNameTheKey) {
   expect_error("runtime: {kv_block_size: [16]}",
                "runtime.kv_block_size: expected a positive integer, got a list");
   expect_error("runtime: {device: tpu}", "runtime.device: expected one of cpu, cuda, got 'tpu'");
-  expect_error("runtime: {precision: int4}", "runtime.precision: expected one of exact, fast, got 'int4'");
+  expect_error("runtime: {precision: int4}", "runtime.precision: expected one of auto, exact, fast, got 'int4'");
   expect_error("runtime: {gpu_comm: gloo}", "runtime.gpu_comm: expected one of nccl, staged, got 'gloo'");
   expect_error("runtime: {gpu_memory_fraction: 1.5}", "runtime.gpu_memory_fraction: expected a fraction in (0, 1]");
   expect_error("runtime: {gpu_memory_fraction: 0}", "runtime.gpu_memory_fraction");
