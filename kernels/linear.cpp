@@ -20,7 +20,7 @@ void check_dense(const DenseWeight& w, const char* op) {
 void linear(const Exec& exec, float* y, const float* x, int64_t n, const DenseWeight& w,
             const float* bias) {
   check_dense(w, "linear");
-  if (exec.device == Device::kCPU) return cpu::linear(exec.threads(), y, x, n, w, bias);
+  if (exec.device == Device::kCPU) return cpu::linear(exec.threads(), y, x, n, w, bias, exec.precision);
 #ifdef GOSSAMER_HAVE_CUDA
   if (exec.device == Device::kCUDA) return cuda::linear(exec.stream, y, x, n, w, bias);
 #endif

@@ -17,6 +17,7 @@ struct DenseWeight {
 };
 
 // y[n, out] = x[n, in] · W[out, in]ᵀ + bias[out]      (bias f32 or nullptr)
+// exec.fast(): on CPUs with avx512_bf16, x may be rounded to bf16 (kernels/cpu/linear.h).
 void linear(const Exec& exec, float* y, const float* x, int64_t n, const DenseWeight& w,
             const float* bias);
 

@@ -209,7 +209,12 @@ void GptOssForward::moe_block(const LayerContext& ctx, size_t layer_index, int64
   const float* hs = h + share.begin * H;
   float *logits = s.logits.data(), *weights = s.weights.data();
   int32_t* experts = s.experts.data();
-  kernels::linear(ctx.exec, logits, hs, ns, w.router.weight, w.router.bias_ptr());
+  // The router stays exact in fast mode: its output is a discrete top-k choice, where a
+  // bf16-rounded x could flip near-tied experts, and its 32 x 2880 weights cost next to
+  // nothing either way.
+  kernels::Exec router_exec = ctx.exec;
+  router_exec.precision = kernels::Precision::kExact;
+  kernels::linear(router_exec, logits, hs, ns, w.router.weight, w.router.bias_ptr());
   dump(ctx.dump, "router_logits", layer, logits, ns, E);
   kernels::router_topk_softmax(ctx.exec, logits, ns, E, k, experts, weights);
 

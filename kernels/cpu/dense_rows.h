@@ -16,12 +16,16 @@ namespace gossamer::kernels::cpu {
 // padded to a whole block.
 inline constexpr int64_t kAvx2PairBlock = 16;    // 8 lanes x 2
 inline constexpr int64_t kAvx512PairBlock = 32;  // 16 lanes x 2 = one 64-byte line of bf16
+// The dpbf16ps kernel (Precision::kFast) needs no pairs layout: x is rounded to bf16 in
+// natural order, rows padded with zeros to a whole 64-byte line.
+inline constexpr int64_t kAvx512Bf16Block = 32;
 
 // y[t, r] = W[r, :] · x[t, :] + bias[r] for t in [0, n) and a range of rows r.
 struct DenseRows {
   float* y = nullptr;          // [n, y_stride]
   int64_t y_stride = 0;        // = out
   const float* x = nullptr;    // bf16 kernels: packed [n, x_stride] (see above); f32: plain
+  const uint16_t* xb = nullptr;  // dpbf16ps kernel: x rounded to bf16 [n, x_stride]
   int64_t x_stride = 0;
   const void* w = nullptr;     // row r at w + r * w_stride elements
   int64_t w_stride = 0;
@@ -37,5 +41,9 @@ void dense_bf16_rows_avx2(const DenseRows& job, int64_t row_begin, int64_t row_e
 void dense_f32_rows_avx2(const DenseRows& job, int64_t row_begin, int64_t row_end);
 // Only call when isa_supported(Isa::kAvx512, ...) (kernels/cpu/isa.h).
 void dense_bf16_rows_avx512(const DenseRows& job, int64_t row_begin, int64_t row_end);
+// Only call when the CPU also has avx512_bf16: x (job.xb) in bf16, see dense_bf16_dp.cpp.
+void dense_bf16_dp_rows_avx512(const DenseRows& job, int64_t row_begin, int64_t row_end);
+// x[n, in] f32 -> xb[n, xb_stride] bf16 (round to nearest even), padding zeroed.
+void round_rows_bf16_avx512(const float* x, int64_t n, int64_t in, uint16_t* xb, int64_t xb_stride);
 
 }  // namespace gossamer::kernels::cpu

@@ -40,8 +40,10 @@ void pack_pairs(const float* x, int64_t n, int64_t in, int64_t block, float* xp,
   }
 }
 
+bool linear_fast_rounds_x(Isa isa) { return isa == Isa::kAvx512 && cpu_features().avx512_bf16; }
+
 void linear_with_isa(Isa isa, ThreadPool& pool, float* y, const float* x, int64_t n, const DenseWeight& w,
-                     const float* bias) {
+                     const float* bias, Precision precision) {
   if (!isa_supported(isa, cpu_features()))
     GOSSAMER_THROW(kUnsupported, "linear: this CPU cannot run the {} path", isa_name(isa));
   if (n <= 0 || w.out <= 0) return;
@@ -56,7 +58,14 @@ void linear_with_isa(Isa isa, ThreadPool& pool, float* y, const float* x, int64_
   RowsKernel kernel = dense_f32_rows_avx2;
   // Scratch for the packed x, reused across calls by each calling thread.
   thread_local std::vector<float> packed;
-  if (w.dtype == DType::kBF16) {
+  thread_local std::vector<uint16_t> rounded;
+  if (w.dtype == DType::kBF16 && precision == Precision::kFast && linear_fast_rounds_x(isa)) {
+    job.x_stride = (w.in + kAvx512Bf16Block - 1) / kAvx512Bf16Block * kAvx512Bf16Block;
+    if (rounded.size() < size_t(n * job.x_stride)) rounded.resize(size_t(n * job.x_stride));
+    round_rows_bf16_avx512(x, n, w.in, rounded.data(), job.x_stride);
+    job.xb = rounded.data();
+    kernel = dense_bf16_dp_rows_avx512;
+  } else if (w.dtype == DType::kBF16) {
     const int64_t block = isa == Isa::kAvx512 ? kAvx512PairBlock : kAvx2PairBlock;
     job.x_stride = (w.in + block - 1) / block * block;
     if (packed.size() < size_t(n * job.x_stride)) packed.resize(size_t(n * job.x_stride));
@@ -75,8 +84,9 @@ void linear_with_isa(Isa isa, ThreadPool& pool, float* y, const float* x, int64_
   });
 }
 
-void linear(ThreadPool& pool, float* y, const float* x, int64_t n, const DenseWeight& w, const float* bias) {
-  linear_with_isa(active_isa(), pool, y, x, n, w, bias);
+void linear(ThreadPool& pool, float* y, const float* x, int64_t n, const DenseWeight& w, const float* bias,
+            Precision precision) {
+  linear_with_isa(active_isa(), pool, y, x, n, w, bias, precision);
 }
 
 void embedding_lookup(ThreadPool& pool, float* out, const DenseWeight& table, const int32_t* ids,

@@ -1,5 +1,7 @@
 #include "kernels/ref/linear.h"
 
+#include <vector>
+
 #include "core/dtype.h"
 
 namespace gossamer::kernels::ref {
@@ -18,6 +20,12 @@ void linear(float* y, const float* x, int64_t n, const DenseWeight& w, const flo
       y[t * w.out + r] = static_cast<float>(acc);
     }
   }
+}
+
+void linear_bf16_x(float* y, const float* x, int64_t n, const DenseWeight& w, const float* bias) {
+  std::vector<float> rounded(size_t(n * w.in));
+  for (size_t i = 0; i < rounded.size(); ++i) rounded[i] = bf16_to_f32(f32_to_bf16(x[i]));
+  linear(y, rounded.data(), n, w, bias);
 }
 
 void embedding_lookup(float* out, const DenseWeight& table, const int32_t* ids, int64_t n) {

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include "backend_ops.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/linear.h"
 #include "kernels/linear.h"
 #include "kernels/mxfp4_linear.h"
 #include "kernels/ref/linear.h"
@@ -65,6 +67,31 @@ const BackendOpRegistration kLinear{BackendOp{
       return errs;
     },
     /*cuda_tolerance=*/5e-3}};  // n > 8 with bf16 weights: x rounded to bf16 for cuBLAS (2^-9 per element)
+
+// Precision::kFast (CPU): where the path rounds x to bf16 (avx512_bf16) the oracle does
+// too, and only the f32 accumulation order differs (the exact op's bound); elsewhere fast
+// is the exact kernel against the exact oracle.
+const BackendOpRegistration kLinearFast{BackendOp{
+    "linear_fast", 1e-5, {Device::kCPU}, [](const Exec& exact_exec) {
+      Exec exec = exact_exec;
+      exec.precision = Precision::kFast;
+      const bool rounds = cpu::linear_fast_rounds_x(cpu::active_isa());
+      std::vector<ShapeError> errs;
+      for (auto [n, out, in, stride] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 33, 64, 0}, {3, 70, 96, 0},
+                                        {8, 41, 90, 96}, {17, 128, 2880, 0}, {64, 200, 96, 0}, {1, 9, 4096, 0}}) {
+        const int64_t rs = stride ? stride : in;
+        auto wb = test::random_bf16(size_t(out * rs), 3);
+        const DenseWeight w{wb.data(), DType::kBF16, out, in, stride};
+        auto x = test::random_vec(size_t(n * in), 4), bias = test::random_vec(size_t(out), 5);
+        std::vector<float> y(size_t(n * out)), yr(y.size());
+        linear(exec, y.data(), x.data(), n, w, bias.data());
+        if (rounds) ref::linear_bf16_x(yr.data(), x.data(), n, w, bias.data());
+        else ref::linear(yr.data(), x.data(), n, w, bias.data());
+        errs.push_back({fmt::format("n={} out={} in={} stride={}{}", n, out, in, rs, rounds ? " bf16 x" : ""),
+                        test::rel_err(y, yr)});
+      }
+      return errs;
+    }}};
 
 const BackendOpRegistration kEmbedding{BackendOp{
     "embedding_lookup", 0, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
