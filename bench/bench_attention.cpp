@@ -3,7 +3,10 @@
 // per sequence, what worker/attention_layer.cpp did before) against the batched path
 // (kv_cache_write_varlen + attention_varlen, one call each for all sequences). Both include
 // the K/V write of the step's rows. Prints a table and writes JSON.
-//   bench_attention [--out bench/results/attention.json] [--threads N] [--seconds S]
+// Also times the batched path over a bf16 copy of the cache (runtime.precision fast's
+// KV cache: half the bytes per key), interleaved with the f32 one.
+//   bench_attention [--out bench/results/attention.json] [--threads N] [--seconds S] [--old 0]
+// --old 0 skips the per-sequence path (slow; the f32-vs-bf16 comparison does not need it).
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_timing.h"
+#include "core/dtype.h"
 #include "core/thread_pool.h"
 #include "core/timer.h"
 #include "kernels/attention.h"
@@ -27,6 +31,7 @@ using namespace gossamer;
 using namespace gossamer::kernels;
 
 double g_seconds = 1.0;
+bool g_old = true;
 
 // Median and best wall time (at least 3 runs, then until g_seconds elapse) and the
 // median process CPU time.
@@ -41,7 +46,7 @@ struct Scenario {
 struct Row {
   std::string name;
   double flops;
-  bench::Timing old_path, new_path;
+  bench::Timing old_path, new_path, bf16_path;
 };
 
 Row run(const Exec& ex, const Scenario& sc) {
@@ -71,6 +76,12 @@ Row run(const Exec& ex, const Scenario& sc) {
     seq_offsets.push_back(int32_t(positions.size()));
   }
   const PagedKv kv{k_cache.data(), v_cache.data(), DType::kF32, num_blocks, bs};
+  std::vector<uint16_t> k_bf16(k_cache.size()), v_bf16(v_cache.size());
+  for (size_t i = 0; i < k_cache.size(); ++i) {
+    k_bf16[i] = f32_to_bf16(k_cache[i]).bits;
+    v_bf16[i] = f32_to_bf16(v_cache[i]).bits;
+  }
+  const PagedKv kv_bf16{k_bf16.data(), v_bf16.data(), DType::kBF16, num_blocks, bs};
   const VarlenBatch batch{n, sc.seqs, positions.data(), seq_offsets.data(), tables.data(), table_offsets.data()};
 
   Row r;
@@ -79,7 +90,7 @@ Row run(const Exec& ex, const Scenario& sc) {
   double keys = 0;
   for (int p = sc.cached; p < len; ++p) keys += sc.window > 0 ? std::min(p + 1, sc.window) : p + 1;
   r.flops = 4.0 * d * nh * keys * sc.seqs;
-  r.old_path = time_it([&] {
+  if (g_old) r.old_path = time_it([&] {
     for (int s = 0; s < sc.seqs; ++s) {
       const KvCacheView view{k_cache.data(), v_cache.data(), bs, tables.data() + table_offsets[size_t(s)]};
       const int64_t t0 = seq_offsets[size_t(s)];
@@ -91,6 +102,10 @@ Row run(const Exec& ex, const Scenario& sc) {
   r.new_path = time_it([&] {
     kv_cache_write_varlen(ex, kv, k.data(), v.data(), batch, shape);
     attention_varlen(ex, out.data(), q.data(), kv, batch, sinks.data(), shape);
+  });
+  r.bf16_path = time_it([&] {
+    kv_cache_write_varlen(ex, kv_bf16, k.data(), v.data(), batch, shape);
+    attention_varlen(ex, out.data(), q.data(), kv_bf16, batch, sinks.data(), shape);
   });
   return r;
 }
@@ -104,6 +119,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--out")) out_path = argv[i + 1];
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--seconds")) g_seconds = std::atof(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--old")) g_old = std::atoi(argv[i + 1]) != 0;
   }
   if (threads > 0) ThreadPool::set_global_threads(threads);
   const Exec ex = Exec::cpu();
@@ -116,16 +132,18 @@ int main(int argc, char** argv) {
       {"16 decodes, ctx 4096, window 128", 16, 4095, 1, 128},
       {"1 decode, ctx 4096", 1, 4095, 1, 0},
   };
-  std::printf("threads: %d   (64 q heads, 8 kv heads, head_dim 64, block 16, f32 KV)\n", ex.threads().size());
-  std::printf("%-36s %12s %12s %12s %12s %9s %12s\n", "step", "old ms", "new ms", "old best", "new best",
-              "speedup", "new GFLOP/s");
+  std::printf("threads: %d   (64 q heads, 8 kv heads, head_dim 64, block 16; new = batched, f32 KV)\n",
+              ex.threads().size());
+  std::printf("%-36s %10s %10s %10s %10s %10s %9s %11s %11s\n", "step", "old ms", "new ms", "old best", "new best",
+              "bf16KV ms", "speedup", "new GFLOP/s", "bf16 GFLOP/s");
   nlohmann::json j;
   j["threads"] = ex.threads().size();
   for (const auto& sc : scenarios) {
     const Row r = run(ex, sc);
-    std::printf("%-36s %12.3f %12.3f %12.3f %12.3f %8.2fx %12.2f\n", r.name.c_str(), r.old_path.median_ms,
-                r.new_path.median_ms, r.old_path.best_ms, r.new_path.best_ms,
-                r.old_path.median_ms / r.new_path.median_ms, r.flops / (r.new_path.best_ms * 1e-3) * 1e-9);
+    std::printf("%-36s %10.3f %10.3f %10.3f %10.3f %10.3f %8.2fx %11.2f %11.2f\n", r.name.c_str(),
+                r.old_path.median_ms, r.new_path.median_ms, r.old_path.best_ms, r.new_path.best_ms,
+                r.bf16_path.median_ms, r.old_path.median_ms / r.new_path.median_ms,
+                r.flops / (r.new_path.best_ms * 1e-3) * 1e-9, r.flops / (r.bf16_path.best_ms * 1e-3) * 1e-9);
     j["results"].push_back({{"step", r.name},
                             {"flops", r.flops},
                             {"old_median_ms", r.old_path.median_ms},
@@ -133,7 +151,9 @@ int main(int argc, char** argv) {
                             {"old_cpu_ms", r.old_path.cpu_ms},
                             {"new_median_ms", r.new_path.median_ms},
                             {"new_best_ms", r.new_path.best_ms},
-                            {"new_cpu_ms", r.new_path.cpu_ms}});
+                            {"new_cpu_ms", r.new_path.cpu_ms},
+                            {"bf16_kv_median_ms", r.bf16_path.median_ms},
+                            {"bf16_kv_best_ms", r.bf16_path.best_ms}});
   }
   std::filesystem::create_directories(std::filesystem::path(out_path).parent_path());
   std::ofstream(out_path) << j.dump(2) << "\n";

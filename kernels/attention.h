@@ -44,8 +44,8 @@ void attention_sink(const Exec& exec, float* out, const float* q, const int32_t*
 
 // The paged K/V storage of one layer, shared by all sequences:
 //   k, v [num_blocks, block_size, n_kv_heads, head_dim] of `dtype`.
-// Only kF32 is implemented; the dtype travels with the storage so a bf16 cache is a new
-// case in the kernels, not a new signature.
+// kF32 everywhere; kBF16 (Precision::kFast's cache, half the bytes) on the CPU only:
+// writes round to bf16 (nearest even), reads widen exactly and compute in f32.
 struct PagedKv {
   void* k = nullptr;
   void* v = nullptr;

@@ -13,16 +13,18 @@
 namespace gossamer::kernels {
 namespace {
 
-void check_storage_and_shape(const PagedKv& kv, const AttentionShape& s, const char* op) {
+void check_storage_and_shape(const PagedKv& kv, const AttentionShape& s, Device device, const char* op) {
   if (s.n_heads <= 0 || s.n_kv_heads <= 0 || s.n_heads % s.n_kv_heads != 0 || s.head_dim <= 0 ||
       s.window < 0)
     GOSSAMER_THROW(kInvalidArgument, "{}: bad shape heads={} kv_heads={} head_dim={} window={}",
                    op, s.n_heads, s.n_kv_heads, s.head_dim, s.window);
   if (!kv.k || !kv.v || kv.block_size <= 0 || kv.num_blocks <= 0)
     GOSSAMER_THROW(kInvalidArgument, "{}: paged KV storage without memory or blocks", op);
-  if (kv.dtype != DType::kF32)
-    GOSSAMER_THROW(kUnsupported, "{}: KV cache dtype {} (only f32 is implemented)", op,
-                   dtype_name(kv.dtype));
+  // bf16 (Precision::kFast) is a CPU case; the CUDA kernels read f32 caches only.
+  const bool cpu_bf16 = kv.dtype == DType::kBF16 && device == Device::kCPU;
+  if (kv.dtype != DType::kF32 && !cpu_bf16)
+    GOSSAMER_THROW(kUnsupported, "{}: KV cache dtype {} on {} (f32 everywhere, bf16 on the CPU)", op,
+                   dtype_name(kv.dtype), device_name(device));
 }
 
 // Every table entry the op will touch must be a real block: the rows written (each
@@ -74,7 +76,7 @@ void check_batch(const PagedKv& kv, const VarlenBatch& b, const AttentionShape& 
 
 void kv_cache_write_varlen(const Exec& exec, const PagedKv& kv, const float* k, const float* v,
                            const VarlenBatch& batch, const AttentionShape& shape) {
-  check_storage_and_shape(kv, shape, "kv_cache_write_varlen");
+  check_storage_and_shape(kv, shape, exec.device, "kv_cache_write_varlen");
   if (exec.device == Device::kCPU) {
     check_batch(kv, batch, shape, /*reads=*/false, "kv_cache_write_varlen");
     return cpu::kv_cache_write_varlen(exec.threads(), kv, k, v, batch, shape);
@@ -88,7 +90,7 @@ void kv_cache_write_varlen(const Exec& exec, const PagedKv& kv, const float* k, 
 
 void attention_varlen(const Exec& exec, float* out, const float* q, const PagedKv& kv,
                       const VarlenBatch& batch, const float* sinks, const AttentionShape& shape) {
-  check_storage_and_shape(kv, shape, "attention_varlen");
+  check_storage_and_shape(kv, shape, exec.device, "attention_varlen");
   if (exec.device == Device::kCPU) {
     if (shape.head_dim > cpu::kVarlenMaxHeadDim)
       GOSSAMER_THROW(kUnsupported, "attention_varlen: head_dim {} above the CPU kernel's {}",

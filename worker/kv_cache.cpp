@@ -4,7 +4,14 @@
 
 namespace gossamer::worker {
 
+DType kv_cache_dtype(Device device, bool fast) {
+  return fast && device == Device::kCPU ? DType::kBF16 : DType::kF32;
+}
+
 KvCache::KvCache(const KvCacheConfig& config) : config_(config) {
+  if (config.dtype != DType::kF32 && !(config.dtype == DType::kBF16 && config.device == Device::kCPU))
+    GOSSAMER_THROW(kUnsupported, "KV cache dtype {} on {} (f32 everywhere, bf16 on the CPU)",
+                   dtype_name(config.dtype), device_name(config.device));
   const auto& pools = config.pools;
   if (pools.block_size <= 0)
     GOSSAMER_THROW(kInvalidArgument, "KV cache needs block_size > 0 (got {})", pools.block_size);
@@ -14,8 +21,8 @@ KvCache::KvCache(const KvCacheConfig& config) : config_(config) {
       GOSSAMER_THROW(kInvalidArgument, "KV cache: the {} pool needs blocks > 0 (got {})",
                      sliding ? "sliding-window" : "full-attention", blocks);
     Shape shape{blocks, pools.block_size, config.n_kv_heads, config.head_dim};
-    k_.emplace_back(DType::kF32, shape, config.device);
-    v_.emplace_back(DType::kF32, shape, config.device);
+    k_.emplace_back(config.dtype, shape, config.device);
+    v_.emplace_back(config.dtype, shape, config.device);
   }
 }
 
@@ -30,7 +37,7 @@ KvCache::LayerStep KvCache::layer_step(int layer, const ForwardBatch& batch, con
   if (sliding && !batch.has_window_tables())
     GOSSAMER_THROW(kInvalidArgument, "a sequence of the step has no sliding-window block table");
   LayerStep step;
-  step.kv = kernels::PagedKv{k_[l].as<float>(), v_[l].as<float>(), DType::kF32, k_[l].shape()[0],
+  step.kv = kernels::PagedKv{k_[l].view().data, v_[l].view().data, config_.dtype, k_[l].shape()[0],
                              config_.pools.block_size};
   step.batch.n_tokens = batch.n_tokens();
   step.batch.n_seqs = batch.n_seqs();

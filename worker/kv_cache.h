@@ -1,6 +1,7 @@
 #pragma once
 // Paged KV cache of one rank: for each of its layers, K and V storage
-//   [blocks, block_size, n_kv_heads_local, head_dim] f32
+//   [blocks, block_size, n_kv_heads_local, head_dim] f32, or bf16 (`dtype`: CPU ranks in
+//   runtime.precision fast; see kv_cache_dtype)
 // shared by all sequences. Full-attention layers draw on `pools.full_blocks` blocks,
 // sliding-window layers on their own, smaller pool of `pools.window_blocks` (worker/kv_pools.h). Who owns
 // which block is decided by whoever plans the steps and reaches the kernels as block tables.
@@ -22,7 +23,13 @@ struct KvCacheConfig {
                           // any layer is sliding)
   std::vector<bool> sliding;  // per layer held by this rank: uses the window pool
   Device device = Device::kCPU;
+  DType dtype = DType::kF32;  // kF32, or kBF16 on the CPU only (kernels/attention.h, PagedKv)
 };
+
+// The cache dtype a rank runs with: bf16 for the CPU in fast precision (half the bytes
+// the attention kernels stream; the golden bf16 tier covers it), f32 otherwise. CUDA
+// keeps f32 in both precisions: its attention kernels read f32 caches only.
+DType kv_cache_dtype(Device device, bool fast);
 
 class KvCache {
  public:

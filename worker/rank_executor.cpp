@@ -54,7 +54,7 @@ std::unique_ptr<comm::Communicator> device_group(comm::Communicator& world, cons
 
 // Bytes of one KV block of each pool across this rank's layers of that kind (K and V).
 std::pair<size_t, size_t> kv_block_bytes(const KvCacheConfig& kv) {
-  const size_t per_layer = 2 * sizeof(float) * static_cast<size_t>(kv.pools.block_size) *
+  const size_t per_layer = dtype_bytes(kv.dtype, 2) * static_cast<size_t>(kv.pools.block_size) *
                            static_cast<size_t>(kv.n_kv_heads) * static_cast<size_t>(kv.head_dim);
   size_t full = 0, window = 0;
   for (bool sliding : kv.sliding) (sliding ? window : full) += per_layer;
@@ -115,6 +115,7 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
                                    options.max_sequences, options.max_step_tokens);
   for (const auto& layer : weights_.layers) kv.sliding.push_back(cfg.is_sliding(layer.layer));
   kv.device = exec.device;
+  kv.dtype = kv_cache_dtype(exec.device, exec.fast());
   if (exec.device != Device::kCPU) plan_device_memory(kv);
   cache_ = std::make_unique<KvCache>(kv);
   if (world.rank() == 0) {

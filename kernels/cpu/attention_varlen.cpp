@@ -17,6 +17,11 @@
 // (one long decode with one KV head per rank), the key range is split as well and the
 // partial softmaxes merged afterwards (flash-decoding).
 //
+// A bf16 cache (Precision::kFast) holds half the bytes: each key tile's K and V rows of a
+// head are widened (exactly) into f32 scratch as they are first touched, and the f32 tile
+// code runs on them unchanged; the widening is a shift per value next to the 2 d FMAs
+// per row and key. Writes round to bf16 (nearest even).
+//
 // Memory: per-thread tile scratch and the per-call plan live in thread_local buffers that
 // grow to the largest shape seen and are then reused: no allocation on the steady path.
 #include "kernels/cpu/attention_varlen.h"
@@ -28,6 +33,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/dtype.h"
 #include "kernels/cpu/attention_tile.h"
 
 namespace gossamer::kernels::cpu {
@@ -76,8 +82,9 @@ struct MergeItem {
 struct Job {
   const float* q;
   float* out;
-  const float* k;
-  const float* v;
+  const void* k;  // [blocks, block_size, nkv, d] f32 or bf16 (`bf16`)
+  const void* v;
+  bool bf16;
   const int32_t* positions;
   const int32_t* tables;
   const int32_t* table_offsets;
@@ -95,6 +102,7 @@ inline int64_t first_key(int64_t pos, int64_t window) { return window > 0 ? std:
 
 struct TileScratch {
   float *kt, *s, *o, *m, *l;
+  float *kw, *vw;  // bf16 cache: the tile's K and V rows of one head widened, [kKeyTile][dp]
   const float** qrows;
 };
 
@@ -105,7 +113,8 @@ TileScratch thread_scratch(const Job& job) {
   // which thread runs which item changes from step to step, and a buffer that grew only
   // when a thread first met a bigger item would allocate in the middle of serving.
   const int64_t R = std::max<int64_t>({job.rows_max, kRowsPerItem, job.group});
-  float* base = floats.get(size_t(job.dp * kKeyTile + R * kKeyTile + R * job.dp + 2 * round16(R)));
+  float* base = floats.get(size_t(job.dp * kKeyTile + R * kKeyTile + R * job.dp + 2 * round16(R) +
+                                  2 * kKeyTile * job.dp));
   if (static_cast<int64_t>(qrows.size()) < R) qrows.resize(size_t(R));
   TileScratch t;
   t.kt = base;
@@ -113,6 +122,8 @@ TileScratch thread_scratch(const Job& job) {
   t.o = t.s + R * kKeyTile;
   t.m = t.o + R * job.dp;
   t.l = t.m + round16(R);
+  t.kw = t.l + round16(R);
+  t.vw = t.kw + kKeyTile * job.dp;
   t.qrows = qrows.data();
   return t;
 }
@@ -158,6 +169,18 @@ struct AccumulateBlock {
   }
 };
 
+// d bf16 values -> f32 (the top half of an f32: exact).
+inline void widen_bf16(const uint16_t* src, int64_t d, float* dst) {
+  int64_t i = 0;
+  for (; i + 8 <= d; i += 8)
+    _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(
+                                  _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))), 16)));
+  for (; i < d; ++i) {
+    const uint32_t u = uint32_t(src[i]) << 16;
+    std::memcpy(dst + i, &u, 4);
+  }
+}
+
 // Rows of an item: (KV head hm, token ti, group head g) -> r = (hm * nt + ti) * G + g.
 void run_item(const Job& job, const WorkItem& it) {
   alignas(32) static const float zeros[kVarlenMaxHeadDim] = {};
@@ -197,8 +220,17 @@ void run_item(const Job& job, const WorkItem& it) {
     for (int64_t hm = 0; hm < it.kv_heads; ++hm) {
       const int64_t head_off = (it.kv_head + hm) * d;
       for (int j = 0; j < kKeyTile; ++j) {
-        krows[j] = cache_row[j] < 0 ? zeros : job.k + cache_row[j] + head_off;
-        vrows[j] = cache_row[j] < 0 ? zeros : job.v + cache_row[j] + head_off;
+        if (cache_row[j] < 0) {
+          krows[j] = vrows[j] = zeros;
+        } else if (job.bf16) {
+          widen_bf16(static_cast<const uint16_t*>(job.k) + cache_row[j] + head_off, d, t.kw + j * dp);
+          widen_bf16(static_cast<const uint16_t*>(job.v) + cache_row[j] + head_off, d, t.vw + j * dp);
+          krows[j] = t.kw + j * dp;
+          vrows[j] = t.vw + j * dp;
+        } else {
+          krows[j] = static_cast<const float*>(job.k) + cache_row[j] + head_off;
+          vrows[j] = static_cast<const float*>(job.v) + cache_row[j] + head_off;
+        }
       }
       tile::transpose_tile(krows, d, t.kt);
       float* S = t.s + hm * Rh * kKeyTile;
@@ -287,6 +319,11 @@ void merge_item(const Job& job, const MergeItem& mi) {
   }
 }
 
+// n f32 -> bf16, nearest even (core/dtype.h's f32_to_bf16, the oracle's rounding).
+inline void round_bf16(const float* src, int64_t n, uint16_t* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_bf16(src[i]).bits;
+}
+
 }  // namespace
 
 void kv_cache_write_varlen(ThreadPool& pool, const PagedKv& kv, const float* k, const float* v,
@@ -307,6 +344,11 @@ void kv_cache_write_varlen(ThreadPool& pool, const PagedKv& kv, const float* k, 
       const int32_t* table = bt.block_tables + bt.block_table_offsets[seq];
       const int64_t pos = bt.positions[t];
       const int64_t dst = (int64_t(table[pos / bs]) * bs + pos % bs) * c->row;
+      if (c->kv->dtype == DType::kBF16) {
+        round_bf16(c->k + t * c->row, c->row, static_cast<uint16_t*>(c->kv->k) + dst);
+        round_bf16(c->v + t * c->row, c->row, static_cast<uint16_t*>(c->kv->v) + dst);
+        continue;
+      }
       std::memcpy(static_cast<float*>(c->kv->k) + dst, c->k + t * c->row, sizeof(float) * size_t(c->row));
       std::memcpy(static_cast<float*>(c->kv->v) + dst, c->v + t * c->row, sizeof(float) * size_t(c->row));
     }
@@ -319,8 +361,9 @@ void attention_varlen(ThreadPool& pool, float* out, const float* q, const PagedK
   Job job;
   job.q = q;
   job.out = out;
-  job.k = static_cast<const float*>(kv.k);
-  job.v = static_cast<const float*>(kv.v);
+  job.k = kv.k;
+  job.v = kv.v;
+  job.bf16 = kv.dtype == DType::kBF16;
   job.positions = batch.positions;
   job.tables = batch.block_tables;
   job.table_offsets = batch.block_table_offsets;

@@ -69,14 +69,46 @@ void attention_sink(float* out, const float* q, const int32_t* q_pos, int64_t nt
 
 namespace {
 KvCacheView sequence_view(const PagedKv& kv, const VarlenBatch& batch, int64_t seq) {
-  GOSSAMER_CHECK(kv.dtype == DType::kF32, "the attention oracle reads f32 caches only");
+  GOSSAMER_CHECK(kv.dtype == DType::kF32, "sequence_view: f32 caches only (bf16 goes through F32Copy)");
   return KvCacheView{static_cast<float*>(kv.k), static_cast<float*>(kv.v), kv.block_size,
                      batch.block_tables + batch.block_table_offsets[seq]};
 }
 }  // namespace
 
+namespace {
+// A bf16 cache (Precision::kFast) as f32 copies of its storage: widening is exact, so the
+// f32 oracle then reads the very values the kernel stores; written rows are rounded back
+// to bf16 (nearest even) like kernels/cpu's write, untouched ones round-trip unchanged.
+struct F32Copy {
+  std::vector<float> k, v;
+  PagedKv kv;
+  F32Copy(const PagedKv& src, const AttentionShape& shape) : kv(src) {
+    const size_t n = size_t(src.num_blocks * src.block_size) * size_t(shape.n_kv_heads) * size_t(shape.head_dim);
+    k.resize(n);
+    v.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      k[i] = bf16_to_f32(static_cast<const bf16*>(src.k)[i]);
+      v[i] = bf16_to_f32(static_cast<const bf16*>(src.v)[i]);
+    }
+    kv = PagedKv{k.data(), v.data(), DType::kF32, src.num_blocks, src.block_size};
+  }
+  void store_to(const PagedKv& dst) const {
+    for (size_t i = 0; i < k.size(); ++i) {
+      static_cast<bf16*>(dst.k)[i] = f32_to_bf16(k[i]);
+      static_cast<bf16*>(dst.v)[i] = f32_to_bf16(v[i]);
+    }
+  }
+};
+}  // namespace
+
 void kv_cache_write_varlen(const PagedKv& kv, const float* k, const float* v,
                            const VarlenBatch& batch, const AttentionShape& shape) {
+  if (kv.dtype == DType::kBF16) {
+    F32Copy copy(kv, shape);
+    kv_cache_write_varlen(copy.kv, k, v, batch, shape);
+    copy.store_to(kv);
+    return;
+  }
   const int64_t row = int64_t(shape.n_kv_heads) * shape.head_dim;
   for (int64_t s = 0; s < batch.n_seqs; ++s) {
     const int64_t t0 = batch.seq_offsets[s], n = batch.seq_offsets[s + 1] - t0;
@@ -86,6 +118,10 @@ void kv_cache_write_varlen(const PagedKv& kv, const float* k, const float* v,
 
 void attention_varlen(float* out, const float* q, const PagedKv& kv, const VarlenBatch& batch,
                       const float* sinks, const AttentionShape& shape) {
+  if (kv.dtype == DType::kBF16) {
+    const F32Copy copy(kv, shape);
+    return attention_varlen(out, q, copy.kv, batch, sinks, shape);
+  }
   const int64_t row = int64_t(shape.n_heads) * shape.head_dim;
   for (int64_t s = 0; s < batch.n_seqs; ++s) {
     const int64_t t0 = batch.seq_offsets[s], n = batch.seq_offsets[s + 1] - t0;

@@ -107,5 +107,50 @@ const BackendOpRegistration kAttention{BackendOp{
       return errs;
     }}};
 
+// The bf16 cache of Precision::kFast (CPU only; CUDA keeps f32 caches): the write must
+// equal the oracle's rounding bit for bit, attention the oracle reading the same bf16
+// cache within the f32 bound (test_attention_bf16_kv.cpp checks the bf16 rounding bound
+// against the f32 cache).
+std::vector<uint16_t> bf16_bits(const std::vector<float>& f) {
+  std::vector<uint16_t> b(f.size());
+  for (size_t i = 0; i < f.size(); ++i) b[i] = f32_to_bf16(f[i]).bits;
+  return b;
+}
+
+const BackendOpRegistration kKvWriteBf16{BackendOp{
+    "kv_cache_write_varlen_bf16", 0, {Device::kCPU}, [](const Exec& exec) {
+      std::vector<ShapeError> errs;
+      uint32_t seed = 300;
+      for (const auto& c : cases()) {
+        const Step st(c.shape, c.seqs, seed++);
+        const auto sh = test::attention_shape(c.shape);
+        auto k = bf16_bits(st.k_cache), v = bf16_bits(st.v_cache), k_ref = k, v_ref = v;
+        kv_cache_write_varlen(exec, PagedKv{k.data(), v.data(), DType::kBF16, st.num_blocks, c.shape.block_size},
+                              st.k_new.data(), st.v_new.data(), st.batch(), sh);
+        ref::kv_cache_write_varlen(PagedKv{k_ref.data(), v_ref.data(), DType::kBF16, st.num_blocks, c.shape.block_size},
+                                   st.k_new.data(), st.v_new.data(), st.batch(), sh);
+        errs.push_back({describe(c), k == k_ref && v == v_ref ? 0.0 : test::kMismatch});
+      }
+      return errs;
+    }}};
+
+const BackendOpRegistration kAttentionBf16{BackendOp{
+    "attention_varlen_bf16_kv", 1e-5, {Device::kCPU}, [](const Exec& exec) {
+      std::vector<ShapeError> errs;
+      uint32_t seed = 400;
+      for (const auto& c : cases()) {
+        const Step st(c.shape, c.seqs, seed++);
+        const auto sh = test::attention_shape(c.shape);
+        auto k = bf16_bits(st.k_cache), v = bf16_bits(st.v_cache);
+        const PagedKv kv{k.data(), v.data(), DType::kBF16, st.num_blocks, c.shape.block_size};
+        ref::kv_cache_write_varlen(kv, st.k_new.data(), st.v_new.data(), st.batch(), sh);
+        std::vector<float> out(st.q.size()), want(st.q.size());
+        attention_varlen(exec, out.data(), st.q.data(), kv, st.batch(), st.sinks.data(), sh);
+        ref::attention_varlen(want.data(), st.q.data(), kv, st.batch(), st.sinks.data(), sh);
+        errs.push_back({describe(c), test::rel_err(out, want)});
+      }
+      return errs;
+    }}};
+
 }  // namespace
 }  // namespace gossamer::kernels
