@@ -7,6 +7,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -40,7 +42,22 @@ void pack_pairs(const float* x, int64_t n, int64_t in, int64_t block, float* xp,
   }
 }
 
-bool linear_fast_rounds_x(Isa isa) { return isa == Isa::kAvx512 && cpu_features().avx512_bf16; }
+namespace {
+std::atomic<int64_t>& dp_max_tokens() {
+  static std::atomic<int64_t> n{[] {
+    const char* env = std::getenv("GOSSAMER_DENSE_DP_MAX_TOKENS");
+    return env && *env ? int64_t(std::atoll(env)) : int64_t(3);
+  }()};
+  return n;
+}
+}  // namespace
+
+int64_t fast_dp_max_tokens() { return dp_max_tokens().load(std::memory_order_relaxed); }
+void set_fast_dp_max_tokens(int64_t n) { dp_max_tokens().store(n, std::memory_order_relaxed); }
+
+bool linear_fast_rounds_x(Isa isa, int64_t n) {
+  return n <= fast_dp_max_tokens() && isa == Isa::kAvx512 && cpu_features().avx512_bf16;
+}
 
 void linear_with_isa(Isa isa, ThreadPool& pool, float* y, const float* x, int64_t n, const DenseWeight& w,
                      const float* bias, Precision precision) {
@@ -59,11 +76,13 @@ void linear_with_isa(Isa isa, ThreadPool& pool, float* y, const float* x, int64_
   // Scratch for the packed x, reused across calls by each calling thread.
   thread_local std::vector<float> packed;
   thread_local std::vector<uint16_t> rounded;
-  if (w.dtype == DType::kBF16 && precision == Precision::kFast && linear_fast_rounds_x(isa)) {
+  if (w.dtype == DType::kBF16 && precision == Precision::kFast && linear_fast_rounds_x(isa, n)) {
     job.x_stride = (w.in + kAvx512Bf16Block - 1) / kAvx512Bf16Block * kAvx512Bf16Block;
-    if (rounded.size() < size_t(n * job.x_stride)) rounded.resize(size_t(n * job.x_stride));
-    round_rows_bf16_avx512(x, n, w.in, rounded.data(), job.x_stride);
-    job.xb = rounded.data();
+    // 64-byte aligned rows (x_stride is whole lines): no x load of the kernel splits a line.
+    if (rounded.size() < size_t(n * job.x_stride + 32)) rounded.resize(size_t(n * job.x_stride + 32));
+    uint16_t* xb = rounded.data() + (64 - reinterpret_cast<uintptr_t>(rounded.data()) % 64) % 64 / 2;
+    round_rows_bf16_avx512(x, n, w.in, xb, job.x_stride);
+    job.xb = xb;
     kernel = dense_bf16_dp_rows_avx512;
   } else if (w.dtype == DType::kBF16) {
     const int64_t block = isa == Isa::kAvx512 ? kAvx512PairBlock : kAvx2PairBlock;

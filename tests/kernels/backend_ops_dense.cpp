@@ -75,11 +75,11 @@ const BackendOpRegistration kLinearFast{BackendOp{
     "linear_fast", 1e-5, {Device::kCPU}, [](const Exec& exact_exec) {
       Exec exec = exact_exec;
       exec.precision = Precision::kFast;
-      const bool rounds = cpu::linear_fast_rounds_x(cpu::active_isa());
       std::vector<ShapeError> errs;
       for (auto [n, out, in, stride] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 33, 64, 0}, {3, 70, 96, 0},
-                                        {8, 41, 90, 96}, {17, 128, 2880, 0}, {64, 200, 96, 0}, {1, 9, 4096, 0}}) {
+                                        {2, 41, 90, 96}, {17, 128, 2880, 0}, {64, 200, 96, 0}, {1, 9, 4096, 0}}) {
         const int64_t rs = stride ? stride : in;
+        const bool rounds = cpu::linear_fast_rounds_x(cpu::active_isa(), n);
         auto wb = test::random_bf16(size_t(out * rs), 3);
         const DenseWeight w{wb.data(), DType::kBF16, out, in, stride};
         auto x = test::random_vec(size_t(n * in), 4), bias = test::random_vec(size_t(out), 5);

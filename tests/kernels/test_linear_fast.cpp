@@ -1,11 +1,13 @@
 // The dense linear in Precision::kFast on both CPU paths. Where the avx512 path has
-// avx512_bf16 it rounds x to bf16 and uses dpbf16ps: it must match the oracle on rounded x
-// (ref::linear_bf16_x) as closely as the exact kernel matches ref::linear, and stay within
-// the bf16 rounding bound of the exact oracle. Everywhere else fast must be the exact
-// kernel, bit for bit.
+// avx512_bf16 it rounds x to bf16 and uses dpbf16ps (up to cpu::fast_dp_max_tokens()
+// tokens; the tests raise that so the kernel's tile path for many tokens is covered too):
+// it must match the oracle on rounded x (ref::linear_bf16_x) as closely as the exact
+// kernel matches ref::linear, and stay within the bf16 rounding bound of the exact
+// oracle. Everywhere else fast must be the exact kernel, bit for bit.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/linear.h"
@@ -24,6 +26,13 @@ constexpr double kFastLinearAccumTol = 4e-6;
 // f32 accumulation adds at most in * 2^-24 of the same sum, kept as a second term.
 constexpr double kFastLinearBf16Unit = 1.0 / 256;
 
+// Every n through dpbf16ps while a test runs, then the default back.
+struct AllTokensThroughDp {
+  int64_t saved = cpu::fast_dp_max_tokens();
+  AllTokensThroughDp() { cpu::set_fast_dp_max_tokens(INT64_MAX); }
+  ~AllTokensThroughDp() { cpu::set_fast_dp_max_tokens(saved); }
+};
+
 struct FastLinearCase {
   int64_t n, out, in, extra_stride;
 };
@@ -38,7 +47,7 @@ void check_fast_linear(Isa isa, const FastLinearCase& c, bool with_bias) {
   const float* bias = with_bias ? b.data() : nullptr;
   std::vector<float> y(size_t(c.n * c.out), -7.f), y_exact(y.size(), -7.f);
   cpu::linear_with_isa(isa, test::exec3().threads(), y.data(), x.data(), c.n, w, bias, Precision::kFast);
-  if (!cpu::linear_fast_rounds_x(isa)) {
+  if (!cpu::linear_fast_rounds_x(isa, c.n)) {
     cpu::linear_with_isa(isa, test::exec3().threads(), y_exact.data(), x.data(), c.n, w, bias, Precision::kExact);
     EXPECT_EQ(y, y_exact) << "fast without avx512_bf16 must run the exact kernel";
     return;
@@ -59,6 +68,7 @@ void check_fast_linear(Isa isa, const FastLinearCase& c, bool with_bias) {
 }
 
 TEST(LinearFast, EveryPathMatchesOracle) {
+  const AllTokensThroughDp all_dp;
   const int64_t kIns[] = {1, 15, 17, 32, 33, 40, 2880};
   const int64_t kTokens[] = {1, 2, 3, 7, 16, 17};
   for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
@@ -76,6 +86,7 @@ TEST(LinearFast, EveryPathMatchesOracle) {
 
 // o_proj's shape, several L2 tiles and k-chunks per thread, and a 2k-token prefill.
 TEST(LinearFast, LargeShapes) {
+  const AllTokensThroughDp all_dp;
   for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
     if (!cpu::isa_supported(isa, cpu::cpu_features())) continue;
     SCOPED_TRACE(cpu::isa_name(isa));
@@ -88,6 +99,7 @@ TEST(LinearFast, LargeShapes) {
 // Small integers are exact in bf16, so rounding x changes nothing and every sum is exact:
 // the dpbf16ps kernel must equal the oracle bit for bit.
 TEST(LinearFast, ExactOnIntegers) {
+  const AllTokensThroughDp all_dp;
   const int64_t out = 37, in = 77, n = 5;
   std::vector<uint16_t> wb(size_t(out * in));
   std::vector<float> x(size_t(n * in));
@@ -101,6 +113,19 @@ TEST(LinearFast, ExactOnIntegers) {
     std::vector<float> y(yr.size(), -7.f);
     cpu::linear_with_isa(isa, test::exec3().threads(), y.data(), x.data(), n, w, nullptr, Precision::kFast);
     EXPECT_EQ(y, yr) << cpu::isa_name(isa);
+  }
+}
+
+// The default split: decode-sized n rounds x, more tokens run the exact kernel.
+TEST(LinearFast, DefaultSplitByTokens) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (!cpu::isa_supported(isa, cpu::cpu_features())) continue;
+    for (int64_t n : {int64_t(1), int64_t(3), int64_t(4), int64_t(16)}) {
+      SCOPED_TRACE(testing::Message() << cpu::isa_name(isa) << " n=" << n);
+      EXPECT_EQ(cpu::linear_fast_rounds_x(isa, n),
+                isa == Isa::kAvx512 && cpu::cpu_features().avx512_bf16 && n <= cpu::fast_dp_max_tokens());
+      check_fast_linear(isa, FastLinearCase{n, 45, 2880, 0}, true);
+    }
   }
 }
 
