@@ -20,7 +20,7 @@
 // A bf16 cache (Precision::kFast) holds half the bytes: each key tile's K and V rows of a
 // head are widened (exactly) into f32 scratch as they are first touched, and the f32 tile
 // code runs on them unchanged; the widening is a shift per value next to the 2 d FMAs
-// per row and key. Writes round to bf16 (nearest even).
+// per row and key. Writes (kv_cache_write_varlen.cpp) round to bf16 (nearest even).
 //
 // Memory: per-thread tile scratch and the per-call plan live in thread_local buffers that
 // grow to the largest shape seen and are then reused: no allocation on the steady path.
@@ -319,41 +319,7 @@ void merge_item(const Job& job, const MergeItem& mi) {
   }
 }
 
-// n f32 -> bf16, nearest even (core/dtype.h's f32_to_bf16, the oracle's rounding).
-inline void round_bf16(const float* src, int64_t n, uint16_t* dst) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_bf16(src[i]).bits;
-}
-
 }  // namespace
-
-void kv_cache_write_varlen(ThreadPool& pool, const PagedKv& kv, const float* k, const float* v,
-                           const VarlenBatch& batch, const AttentionShape& shape) {
-  struct Write {
-    const PagedKv* kv;
-    const float *k, *v;
-    const VarlenBatch* batch;
-    int64_t row;  // floats of one position: all KV heads
-  } w{&kv, k, v, &batch, int64_t(shape.n_kv_heads) * shape.head_dim};
-  pool.parallel_for(batch.n_tokens, 16, [c = &w](int64_t b, int64_t e) {
-    const VarlenBatch& bt = *c->batch;
-    const int64_t bs = c->kv->block_size;
-    // The sequence of token b: the last whose first row is <= b.
-    int64_t seq = std::upper_bound(bt.seq_offsets, bt.seq_offsets + bt.n_seqs + 1, int32_t(b)) - bt.seq_offsets - 1;
-    for (int64_t t = b; t < e; ++t) {
-      while (t >= bt.seq_offsets[seq + 1]) ++seq;
-      const int32_t* table = bt.block_tables + bt.block_table_offsets[seq];
-      const int64_t pos = bt.positions[t];
-      const int64_t dst = (int64_t(table[pos / bs]) * bs + pos % bs) * c->row;
-      if (c->kv->dtype == DType::kBF16) {
-        round_bf16(c->k + t * c->row, c->row, static_cast<uint16_t*>(c->kv->k) + dst);
-        round_bf16(c->v + t * c->row, c->row, static_cast<uint16_t*>(c->kv->v) + dst);
-        continue;
-      }
-      std::memcpy(static_cast<float*>(c->kv->k) + dst, c->k + t * c->row, sizeof(float) * size_t(c->row));
-      std::memcpy(static_cast<float*>(c->kv->v) + dst, c->v + t * c->row, sizeof(float) * size_t(c->row));
-    }
-  });
-}
 
 void attention_varlen(ThreadPool& pool, float* out, const float* q, const PagedKv& kv,
                       const VarlenBatch& batch, const float* sinks, const AttentionShape& shape) {
