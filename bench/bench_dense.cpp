@@ -3,7 +3,7 @@
 // L3) that none is cached. Uses only kernels::linear, so the path is picked the way the
 // engine picks it (GOSSAMER_CPU_ISA=avx2|avx512 forces one).
 //   bench_dense [--threads N] [--seconds S] [--tokens 1,16] [--shapes all|unembed|attn] [--warm 1]
-//               [--precision exact|fast|exact,fast] [--rounds R]
+//               [--precision auto|exact|fast|exact,fast] [--rounds R]
 // Several precisions (and --rounds > 1) interleave the variants call-set by call-set, so
 // the noise of a shared machine hits them alike.
 // --warm 1 reuses one copy (cache-resident for the small shapes): the kernel's compute
@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--precision")) {
       precisions.clear();
       std::stringstream ss(argv[i + 1]);
-      for (std::string p; std::getline(ss, p, ',');) precisions.push_back(parse_precision(p));
+      for (std::string p; std::getline(ss, p, ',');)
+        precisions.push_back(resolve_precision(parse_precision(p), Device::kCPU));  // auto: the CPU's tier
     }
   }
   if (threads > 0) ThreadPool::set_global_threads(threads);
