@@ -2,6 +2,7 @@
 // matmuls, attention decode. Prints a table and writes JSON. Bytes count the weights (or
 // K/V) plus activations once; FLOPs are 2 per multiply-add.
 //   bench_kernels [--out bench/results/kernels.json] [--threads N] [--seconds S] [--only TEXT]
+//   [--precision exact|fast]
 //   --only keeps the benchmarks whose call (as written in main) contains TEXT
 #include <algorithm>
 #include <cstdio>
@@ -204,9 +205,11 @@ Result bench_grouped_mxfp4_decode_cold(const Exec& ex) {
 }
 
 // One prefill step's experts of one layer: 512 tokens x top-4 over 32 experts = 64 rows
-// per expert through grouped_mxfp4_swiglu (mlp1, 5760x2880): the expert-grouped GEMM.
-Result bench_grouped_mxfp4_prefill(const Exec& ex) {
-  constexpr int64_t kOut = 5760, kIn = 2880, kExperts = 32, kRowsPer = 64;
+// per expert through grouped_mxfp4_swiglu (mlp1, 5760x2880) or, down = true,
+// grouped_mxfp4_linear (mlp2, 2880x2880): the expert-grouped GEMM.
+Result bench_grouped_mxfp4_prefill(const Exec& ex, bool down = false) {
+  const int64_t kOut = down ? 2880 : 5760;
+  constexpr int64_t kIn = 2880, kExperts = 32, kRowsPer = 64;
   const int64_t block_bytes = kOut * kIn / 2, scale_bytes = kOut * kIn / 32;
   std::mt19937 rng(3);
   std::vector<uint8_t> blocks(size_t(kExperts * block_bytes)), scales(size_t(kExperts * scale_bytes));
@@ -216,14 +219,19 @@ Result bench_grouped_mxfp4_prefill(const Exec& ex) {
   for (size_t i = 0; i < w.size(); ++i)
     w[i] = Mxfp4Weight{blocks.data() + i * block_bytes, scales.data() + i * scale_bytes, kOut, kIn, 0};
   auto x = rand_f32(size_t(kExperts * kRowsPer * kIn), 4);
-  std::vector<float> y(size_t(kExperts * kRowsPer * kOut / 2));
+  std::vector<float> y(size_t(kExperts * kRowsPer * kOut));
   std::vector<int64_t> offsets(kExperts + 1);
   for (int64_t e = 0; e <= kExperts; ++e) offsets[size_t(e)] = e * kRowsPer;
   double ms = time_ms([&] {
-    grouped_mxfp4_swiglu(ex, y.data(), x.data(), ExpertGroups{offsets.data(), kExperts, nullptr}, w.data(),
-                         nullptr, 1.702f, 7.f);
+    if (down)
+      grouped_mxfp4_linear(ex, y.data(), x.data(), ExpertGroups{offsets.data(), kExperts, nullptr}, w.data(), nullptr);
+    else
+      grouped_mxfp4_swiglu(ex, y.data(), x.data(), ExpertGroups{offsets.data(), kExperts, nullptr}, w.data(),
+                           nullptr, 1.702f, 7.f);
   });
-  return {"grouped mxfp4 swiglu prefill 32 experts x 64 rows", ms,
+  return {std::string("grouped mxfp4 ") + (down ? "down" : "swiglu") + " prefill 32 experts x 64 rows" +
+              (ex.fast() ? " fast" : ""),
+          ms,
           double(kExperts * (block_bytes + scale_bytes)), 2.0 * double(kExperts * kRowsPer * kOut * kIn)};
 }
 
@@ -232,14 +240,16 @@ Result bench_grouped_mxfp4_prefill(const Exec& ex) {
 int main(int argc, char** argv) {
   std::string out_path = "bench/results/kernels.json";
   int threads = 0;
+  Precision precision = Precision::kExact;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--out")) out_path = argv[i + 1];
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--seconds")) g_seconds = std::atof(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--only")) g_only = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--precision")) precision = parse_precision(argv[i + 1]);
   }
   if (threads > 0) ThreadPool::set_global_threads(threads);
-  const Exec ex = Exec::cpu();
+  const Exec ex = Exec::cpu(nullptr, precision);
   const int nthreads = ex.threads().size();
 
   std::vector<Result> results;
@@ -262,6 +272,7 @@ int main(int argc, char** argv) {
   // One expert: mlp1 (gate_up) 5760x2880, mlp2 (down) 2880x2880.
   add_if("bench_grouped_mxfp4_decode_cold(ex)", [&] { return bench_grouped_mxfp4_decode_cold(ex); });
   add_if("bench_grouped_mxfp4_prefill(ex)", [&] { return bench_grouped_mxfp4_prefill(ex); });
+  add_if("bench_grouped_mxfp4_prefill(ex, true)", [&] { return bench_grouped_mxfp4_prefill(ex, true); });
   add_if("bench_mxfp4(ex, \"mlp1\", 5760, 2880, 1)", [&] { return bench_mxfp4(ex, "mlp1", 5760, 2880, 1); });
   add_if("bench_mxfp4(ex, \"mlp2\", 2880, 2880, 1)", [&] { return bench_mxfp4(ex, "mlp2", 2880, 2880, 1); });
   add_if("bench_mxfp4(ex, \"mlp1\", 5760, 2880, 4)", [&] { return bench_mxfp4(ex, "mlp1", 5760, 2880, 4); });

@@ -33,7 +33,7 @@ void grouped_mxfp4_linear(const Exec& exec, float* y, const float* x, const Expe
                           const Mxfp4Weight* weights, const float* bias) {
   check("grouped_mxfp4_linear", groups, weights, false, exec.device == Device::kCPU);
   if (exec.device == Device::kCPU)
-    return cpu::grouped_mxfp4(exec.threads(), y, x, groups, weights, bias, nullptr);
+    return cpu::grouped_mxfp4(exec.threads(), y, x, groups, weights, bias, nullptr, true, exec.precision);
 #ifdef GOSSAMER_HAVE_CUDA
   if (exec.device == Device::kCUDA) return cuda::grouped_mxfp4(exec.stream, y, x, groups, weights, bias, nullptr);
 #endif
@@ -45,7 +45,7 @@ void grouped_mxfp4_swiglu(const Exec& exec, float* y, const float* x, const Expe
   check("grouped_mxfp4_swiglu", groups, weights, true, exec.device == Device::kCPU);
   const cpu::SwigluEpilogue swiglu{alpha, limit};
   if (exec.device == Device::kCPU)
-    return cpu::grouped_mxfp4(exec.threads(), y, x, groups, weights, bias, &swiglu);
+    return cpu::grouped_mxfp4(exec.threads(), y, x, groups, weights, bias, &swiglu, true, exec.precision);
 #ifdef GOSSAMER_HAVE_CUDA
   if (exec.device == Device::kCUDA) {
     const cuda::SwigluParams params{alpha, limit};

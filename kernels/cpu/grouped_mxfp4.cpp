@@ -23,6 +23,7 @@
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/mxfp4_avx2.h"
 #include "kernels/cpu/mxfp4_gemv.h"
+#include "kernels/cpu/mxfp4_int8.h"
 
 namespace gossamer::kernels::cpu {
 namespace {
@@ -55,6 +56,9 @@ struct Scratch {
     uint64_t call = 0;
   };
   std::array<Packed, kPackedSlots> packed{};
+  // The int8 path (precision fast): one decoded tile and its per-row block scales.
+  std::vector<uint8_t> qtile;     // [kTileRows / 16][in / 32][512]
+  std::vector<float> qscale;      // [kTileRows / 16][in / 32][16]
   // At least kMinTileIn columns: both projections of gpt-oss (in = 2880) fit the first
   // size, so a thread's buffer grows once, whichever projection it meets first (which
   // thread runs which projection changes from step to step).
@@ -69,6 +73,13 @@ struct Scratch {
     if (xpanel.size() < static_cast<size_t>(kPackedSlots * kRowChunk * (in + kAvx512PairBlock)))
       xpanel.resize(static_cast<size_t>(kPackedSlots * kRowChunk * (in + kAvx512PairBlock)));
   }
+  void reserve_int8(int64_t in) {
+    in = std::max(in, kMinTileIn);
+    if (qtile.size() < static_cast<size_t>(kTileRows * in)) qtile.resize(static_cast<size_t>(kTileRows * in));
+    if (qscale.size() < static_cast<size_t>(kTileRows * in / kMxfp4BlockSize))
+      qscale.resize(static_cast<size_t>(kTileRows * in / kMxfp4BlockSize));
+    reserve_dots();
+  }
 };
 
 struct Problem {
@@ -82,6 +93,7 @@ struct Problem {
   bool avx512;
   const float* split_x;  // [groups][kMxfp4GemvMaxTokens][in]: GEMV experts' rows, split order
   uint64_t call;         // distinct for every grouped_mxfp4 call of the process
+  const Int8Rows* q;     // set: the GEMM path runs on int8 (source rows quantised)
 
   const float* x_row(int64_t r) const { return x + (groups.row_index ? int64_t{groups.row_index[r]} : r) * in; }
 };
@@ -178,10 +190,38 @@ void gemm_tile(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_t o0,
   }
 }
 
+// The int8 variant of gemm_tile (kernels/cpu/mxfp4_int8.h): the tile decodes exactly to
+// bytes, the rows were quantised once per call, vpdpbusd does the products.
+void gemm_tile_int8(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_t o0, int64_t o1, Scratch& s) {
+  const Mxfp4Weight& w = pb.weights[e];
+  const int64_t nb = pb.in / kMxfp4BlockSize;
+  decode_tile_int8_avx512(w.blocks, w.scales, w.stride(), nb, o0, o1, mxfp4_scale_table().data(), s.qtile.data(),
+                          s.qscale.data());
+  Int8TileJob job;
+  job.w = s.qtile.data();
+  job.wscale = s.qscale.data();
+  job.groups = (o1 - o0 + kInt8GroupRows - 1) / kInt8GroupRows;
+  job.nb = nb;
+  job.x = pb.q;
+  job.dots = s.dots.data();
+  job.dots_ld = kTileRows;
+  for (int64_t rc = r0; rc < r1; rc += kRowChunk) {
+    job.rows = pb.groups.row_index ? pb.groups.row_index + rc : nullptr;
+    job.row0 = rc;
+    job.m = std::min(r1, rc + kRowChunk) - rc;
+    int8_tile_rows_avx512(job);
+    for (int64_t t = 0; t < job.m; ++t) finish_row(pb, e, rc + t, o0, o1, s.dots.data() + t * kTileRows);
+  }
+}
+
 // One work item: expert e, weight rows [o0, o1), all of e's input rows.
 void run_item(const Problem& pb, int64_t e, int64_t o0, int64_t o1, Scratch& scratch) {
   const int64_t r0 = pb.groups.offsets[e], m = pb.groups.offsets[e + 1] - r0;
   if (m <= kDirectMaxRows) return direct_tile(pb, static_cast<int>(m), e, r0, o0, o1, scratch);
+  if (pb.q) {
+    scratch.reserve_int8(pb.in);
+    return gemm_tile_int8(pb, e, r0, r0 + m, o0, o1, scratch);
+  }
   scratch.reserve(pb.in);
   gemm_tile(pb, e, r0, r0 + m, o0, o1, scratch);
 }
@@ -191,10 +231,43 @@ uint64_t next_call_id() {
   return ++calls;
 }
 
+// The source rows of every GEMM-path expert as int8 (once per call, not per tile): all of
+// x's rows when any expert has more than kDirectMaxRows rows, else none (null).
+const Int8Rows* quantize_inputs(ThreadPool& pool, const float* x, const ExpertGroups& groups, int64_t in) {
+  bool any = false;
+  for (int64_t e = 0; e < groups.groups && !any; ++e) any = groups.offsets[e + 1] - groups.offsets[e] > kDirectMaxRows;
+  if (!any) return nullptr;
+  int64_t sources = groups.rows();
+  if (groups.row_index) {
+    sources = 0;
+    for (int64_t r = 0; r < groups.rows(); ++r) sources = std::max<int64_t>(sources, int64_t{groups.row_index[r]} + 1);
+  }
+  thread_local std::vector<int8_t> q;
+  thread_local std::vector<float> scale;
+  thread_local std::vector<int32_t> corr;
+  thread_local Int8Rows rows;
+  const int64_t nb = in / kMxfp4BlockSize;
+  if (q.size() < static_cast<size_t>(sources * in)) q.resize(static_cast<size_t>(sources * in));
+  if (scale.size() < static_cast<size_t>(sources * nb)) {
+    scale.resize(static_cast<size_t>(sources * nb));
+    corr.resize(static_cast<size_t>(sources * nb));
+  }
+  rows = Int8Rows{q.data(), scale.data(), corr.data(), in};
+  // By value: a worker thread naming `rows` would see its own thread_local instance.
+  const Int8Rows dst = rows;
+  pool.parallel_for(sources, 16, [&](int64_t r0, int64_t r1) { quantize_rows_int8_avx512(x, r0, r1, dst); });
+  return &rows;
+}
+
 }  // namespace
 
+bool grouped_mxfp4_int8_supported(bool allow_avx512) {
+  return allow_avx512 && active_isa() == Isa::kAvx512 && cpu_features().avx512_vnni;
+}
+
 void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroups& groups,
-                   const Mxfp4Weight* weights, const float* bias, const SwigluEpilogue* swiglu, bool allow_avx512) {
+                   const Mxfp4Weight* weights, const float* bias, const SwigluEpilogue* swiglu, bool allow_avx512,
+                   Precision precision) {
   if (groups.groups <= 0 || groups.rows() <= 0 || weights[0].out <= 0) return;
   const int64_t in = weights[0].in;
   // The rows of GEMV experts in split order, once per call (not once per weight tile).
@@ -211,8 +284,9 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
                         split.data() + (e * kMxfp4GemvMaxTokens + t) * in);
     }
   }
+  const bool int8 = precision == Precision::kFast && grouped_mxfp4_int8_supported(allow_avx512);
   const Problem pb{y,  x,  groups, weights, bias, swiglu, weights[0].out, in, allow_avx512 && active_isa() == Isa::kAvx512,
-                   split.data(), next_call_id()};
+                   split.data(), next_call_id(), int8 ? quantize_inputs(pool, x, groups, in) : nullptr};
   const int64_t tiles = (pb.out + kTileRows - 1) / kTileRows;
   // Cost of one tile of expert e ~ rows x (tokens + decode); items are enumerated (e, tile)
   // and chunk c takes those whose start cost falls in [c, c+1) * total / chunks.

@@ -16,8 +16,16 @@ struct SwigluEpilogue {
 // decode in registers instead (the GEMV path). Items are split over the pool by
 // estimated cost, so a skewed routing keeps every thread busy. allow_avx512 = false keeps
 // the AVX2 micro-kernel on a CPU that has AVX-512 (tests cover both paths).
+//
+// precision kFast: the tile (GEMM) path quantises the input rows to int8 per block of 32
+// and runs vpdpbusd (kernels/cpu/mxfp4_int8.h) when grouped_mxfp4_int8_supported; without
+// AVX-512 VNNI (or with GOSSAMER_CPU_ISA=avx2) fast mode runs the exact f32 kernels. The
+// GEMV path (experts with at most 3 rows) is f32 in both modes.
 void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroups& groups,
                    const Mxfp4Weight* weights, const float* bias, const SwigluEpilogue* swiglu,
-                   bool allow_avx512 = true);
+                   bool allow_avx512 = true, Precision precision = Precision::kExact);
+
+// Whether precision fast gets the int8 kernel here (AVX-512 path chosen, VNNI present).
+bool grouped_mxfp4_int8_supported(bool allow_avx512 = true);
 
 }  // namespace gossamer::kernels::cpu

@@ -1,0 +1,58 @@
+#pragma once
+// The int8 path of the grouped MXFP4 expert GEMM (precision fast, AVX-512 VNNI only).
+//
+// Why int8: twice every e2m1 value is an integer in [-12, 12], so a weight tile decodes
+// exactly to bytes plus the block's e8m0 scale (x 0.5). Activations are quantised once per
+// call to int8 per block of 32 (scale = max|x| / 127), and vpdpbusd then does 64
+// multiply-adds per instruction where the f32 path's FMA does 16.
+//
+// vpdpbusd multiplies unsigned by signed bytes: the weights are stored as 2w + 12 in
+// [0, 24] and each activation block carries -12 * (sum of its int8 values), which starts
+// the block's int32 accumulator, so the offset cancels exactly.
+//
+// Decoded tile layout (per group of 16 weight rows, per 32-block g, per step s of 4 k's):
+// one 64-byte line whose dword lane i holds row i's 4 bytes for k = 32g + 4s .. +3, so
+// every lane of the accumulator is one weight row and no horizontal sum is needed.
+//
+// Included by translation units compiled with AVX-512 flags (kernels/cpu/avx512/): plain
+// declarations only, no inline code (see kernels/cpu/dense_rows.h for why).
+#include <cstdint>
+
+namespace gossamer::kernels::cpu {
+
+inline constexpr int64_t kInt8GroupRows = 16;   // weight rows per 64-byte lane group
+inline constexpr int64_t kInt8GroupBytes = 512;  // one group's bytes per 32-block
+
+// Activations quantised per block of 32: row r's bytes at q + r * in, its scales and
+// offset corrections at scale / corr + r * (in / 32).
+struct Int8Rows {
+  int8_t* q = nullptr;
+  float* scale = nullptr;   // max|x| / 127 (0 for an all-zero block)
+  int32_t* corr = nullptr;  // -12 * sum of the block's q
+  int64_t in = 0;
+};
+
+// Rows [r0, r1) of x ([*, in] f32, in % 32 == 0) into rows [r0, r1) of dst.
+void quantize_rows_int8_avx512(const float* x, int64_t r0, int64_t r1, const Int8Rows& dst);
+
+// Weight rows [o0, o1) of an MXFP4 matrix into the tile layout above: dst gets
+// ceil((o1-o0)/16) groups of nb * 512 bytes, wscale [groups][nb][16] f32 holds
+// 0.5 * 2^(e-127) per row and block. Missing rows of the last group decode as zeros.
+void decode_tile_int8_avx512(const uint8_t* blocks, const uint8_t* scales, int64_t stride, int64_t nb,
+                             int64_t o0, int64_t o1, const float* scale_table, uint8_t* dst, float* wscale);
+
+// dots[t * dots_ld + o] = Σ_k W[o, k] · x_src(t)[k] for the tile's rows o < groups * 16 and
+// tokens t < m, where src(t) = rows[t] if rows is set, else row0 + t.
+struct Int8TileJob {
+  const uint8_t* w = nullptr;
+  const float* wscale = nullptr;
+  int64_t groups = 0, nb = 0;
+  const Int8Rows* x = nullptr;
+  const int32_t* rows = nullptr;
+  int64_t row0 = 0, m = 0;
+  float* dots = nullptr;
+  int64_t dots_ld = 0;  // a multiple of 16
+};
+void int8_tile_rows_avx512(const Int8TileJob& job);
+
+}  // namespace gossamer::kernels::cpu

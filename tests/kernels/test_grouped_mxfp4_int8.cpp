@@ -1,0 +1,192 @@
+// The int8 path of the grouped MXFP4 GEMM (precision fast, kernels/cpu/mxfp4_int8.h)
+// against two oracles, over one row, odd row counts, empty groups, out not a multiple of
+// 16, in = 2880 (not a multiple of 512), gathered rows and 2k tokens x top-4:
+//  * an emulation of the int8 scheme in double (same quantisation, exact integer dots):
+//    only f32 rounding may differ, bounded by 2 (nb + 2) 2^-24 sum_b |term_b|;
+//  * the exact scalar oracle (kernels/ref/grouped_mxfp4.cpp): the difference is bounded
+//    by the quantisation error, |x - d q| <= d / 2 per element (d = max|x_b| / 127), so
+//    |dy| <= sum_b d_b / 2 * sum_{k in b} |w_k| plus the rounding slack of both sides
+//    (the oracle's f32 sum over `in` terms: 2 (in + 2) 2^-24 sum_k |w_k x_k|).
+// SwiGLU outputs carry the pre-activation bound through the epilogue: |d/dg g sigmoid(1.702 g)|
+// <= 1.1, |lin + 1| <= 8 after the clamp and |gate sigmoid| <= 7, so
+// |dout| <= 1.1 (8 + dl) dg + 7 dl.
+// The AVX2 path (no VNNI, or GOSSAMER_CPU_ISA=avx2) runs the exact kernel in fast mode:
+// checked bit for bit against precision exact.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/mxfp4.h"
+#include "kernels/cpu/grouped_mxfp4.h"
+#include "kernels/ref/grouped_mxfp4.h"
+#include "kernels/ref/swiglu.h"
+#include "moe_test_data.h"
+#include "test_util.h"
+
+namespace gossamer::kernels {
+namespace {
+
+struct Int8GemmCase {
+  const char* name;
+  std::vector<int64_t> rows_per_group;  // empty: routed (tokens x top_k over `experts`)
+  int64_t tokens = 0, top_k = 0, experts = 0;
+  int64_t out, in;
+  bool gather;  // rows through ExpertGroups::row_index
+};
+void PrintTo(const Int8GemmCase& c, std::ostream* os) { *os << c.name; }
+
+const Int8GemmCase kInt8GemmCases[] = {
+    {"one_row", {1}, 0, 0, 0, 64, 96, false},
+    {"odd_rows", {5, 0, 7, 13}, 0, 0, 0, 40, 96, false},
+    {"empty_groups", {0, 0, 9, 0, 4}, 0, 0, 0, 34, 64, false},
+    {"in_2880", {17, 4, 6}, 0, 0, 0, 64, 2880, false},
+    {"gathered_odd", {}, 23, 3, 5, 50, 160, true},
+    {"tokens_2k_top4", {}, 2048, 4, 8, 48, 160, true},
+};
+
+// Offsets and (when gathering) row_index of a case; rows of a routed case are sorted by
+// expert, as the permutation hands them over.
+struct Int8GemmRouting {
+  std::vector<int64_t> offsets;
+  std::vector<int32_t> row_index;
+  int64_t sources = 0;
+};
+Int8GemmRouting int8gemm_routing(const Int8GemmCase& c) {
+  Int8GemmRouting r;
+  r.offsets.push_back(0);
+  if (!c.rows_per_group.empty()) {
+    for (int64_t m : c.rows_per_group) r.offsets.push_back(r.offsets.back() + m);
+    r.sources = r.offsets.back();
+    return r;
+  }
+  const auto experts = test::random_routing(c.tokens, int(c.top_k), int(c.experts), test::RoutingKind::kRandom, 17);
+  for (int64_t e = 0; e < c.experts; ++e) {
+    for (int64_t i = 0; i < c.tokens * c.top_k; ++i)
+      if (experts[size_t(i)] == e) r.row_index.push_back(int32_t(i / c.top_k));
+    r.offsets.push_back(int64_t(r.row_index.size()));
+  }
+  r.sources = c.tokens;
+  return r;
+}
+
+// Per output: the int8 emulation (double), its f32 rounding slack and the quantisation bound.
+struct Int8GemmOracle {
+  std::vector<double> emul, round_tol, quant_tol;
+};
+Int8GemmOracle int8gemm_oracle(const std::vector<float>& x, const ExpertGroups& g, const Mxfp4Weight* w,
+                               const float* bias) {
+  const int64_t out = w[0].out, in = w[0].in, nb = in / 32, rows = g.rows();
+  Int8GemmOracle o;
+  o.emul.resize(size_t(rows * out));
+  o.round_tol.resize(o.emul.size());
+  o.quant_tol.resize(o.emul.size());
+  std::vector<int> q(static_cast<size_t>(in));
+  std::vector<float> d(static_cast<size_t>(nb));
+  for (int64_t e = 0; e < g.groups; ++e)
+    for (int64_t r = g.offsets[e]; r < g.offsets[e + 1]; ++r) {
+      const float* xr = x.data() + (g.row_index ? int64_t{g.row_index[r]} : r) * in;
+      for (int64_t b = 0; b < nb; ++b) {  // the kernel's quantisation, in the same f32 steps
+        float amax = 0.f;
+        for (int k = 0; k < 32; ++k) amax = std::max(amax, std::fabs(xr[b * 32 + k]));
+        const float inv = amax > 0.f ? 127.f / amax : 0.f;
+        for (int k = 0; k < 32; ++k) q[size_t(b * 32 + k)] = int(std::nearbyint(xr[b * 32 + k] * inv));
+        d[size_t(b)] = amax / 127.f;
+      }
+      for (int64_t c = 0; c < out; ++c) {
+        const uint8_t* blocks = w[e].blocks + c * w[e].stride() * kMxfp4BytesPerBlock;
+        const uint8_t* scales = w[e].scales + c * w[e].stride();
+        // mag: what the kernel's f32 sums add up (|bias| + sum_b |term_b|); mag_x bounds
+        // sum_k |w_k x_k| (|x_k| <= 127 d_b), what the f32 oracle's sums add up.
+        double sum = bias ? bias[e * out + c] : 0.0, mag = std::fabs(sum), mag_x = mag, qerr = 0.0;
+        for (int64_t b = 0; b < nb; ++b) {
+          int64_t dot = 0;
+          double wabs = 0.0;
+          for (int k = 0; k < 32; ++k) {
+            const int w2 = int(2.f * kFp4Values[fp4_code(blocks + b * kMxfp4BytesPerBlock, k)]);
+            dot += int64_t{w2} * q[size_t(b * 32 + k)];
+            wabs += std::abs(w2);
+          }
+          const double ws = 0.5 * double(e8m0_to_f32(scales[b]));
+          const double term = ws * double(d[size_t(b)]) * double(dot);
+          sum += term;
+          mag += std::fabs(term);
+          mag_x += ws * double(d[size_t(b)]) * wabs * 127.0;
+          qerr += ws * wabs * double(d[size_t(b)]) / 2.0;
+        }
+        const size_t at = size_t(r * out + c);
+        o.emul[at] = sum;
+        o.round_tol[at] = 2.0 * double(nb + 2) * std::ldexp(1.0, -24) * mag + 1e-30;
+        o.quant_tol[at] = qerr + o.round_tol[at] + 2.0 * double(in + 2) * std::ldexp(1.0, -24) * mag_x;
+      }
+    }
+  return o;
+}
+
+class GroupedMxfp4Int8Test : public ::testing::TestWithParam<Int8GemmCase> {};
+
+TEST_P(GroupedMxfp4Int8Test, LinearWithinInt8Bounds) {
+  const auto c = GetParam();
+  const auto routing = int8gemm_routing(c);
+  const ExpertGroups g{routing.offsets.data(), int64_t(routing.offsets.size()) - 1,
+                       c.gather ? routing.row_index.data() : nullptr};
+  test::RandomExperts w(g.groups, c.out, c.in, 31);
+  const auto x = test::random_vec(size_t(routing.sources * c.in), 32, -2.f, 2.f);
+  const auto bias = test::random_vec(size_t(g.groups * c.out), 33);
+  ThreadPool& pool = *test::exec3().pool;
+  const size_t n = size_t(g.rows() * c.out);
+  std::vector<float> fast(n), exact_ref(n), avx2_fast(n), avx2_exact(n);
+  cpu::grouped_mxfp4(pool, fast.data(), x.data(), g, w.views.data(), bias.data(), nullptr, true, Precision::kFast);
+  ref::grouped_mxfp4_linear(exact_ref.data(), x.data(), g, w.views.data(), bias.data());
+  const auto oracle = int8gemm_oracle(x, g, w.views.data(), bias.data());
+  const bool int8 = cpu::grouped_mxfp4_int8_supported();
+  for (size_t i = 0; i < n; ++i) {
+    ASSERT_LE(std::fabs(double(fast[i]) - double(exact_ref[i])), oracle.quant_tol[i]) << "output " << i;
+    // Experts with at most 3 rows stay on the f32 GEMV path; only check the int8 emulation
+    // where the kernel ran it.
+    const int64_t r = int64_t(i) / c.out;
+    int64_t e = 0;
+    while (routing.offsets[size_t(e + 1)] <= r) ++e;
+    if (int8 && routing.offsets[size_t(e + 1)] - routing.offsets[size_t(e)] > 3)
+      ASSERT_NEAR(double(fast[i]), oracle.emul[i], oracle.round_tol[i]) << "output " << i;
+  }
+  cpu::grouped_mxfp4(pool, avx2_fast.data(), x.data(), g, w.views.data(), bias.data(), nullptr, false, Precision::kFast);
+  cpu::grouped_mxfp4(pool, avx2_exact.data(), x.data(), g, w.views.data(), bias.data(), nullptr, false, Precision::kExact);
+  EXPECT_EQ(avx2_fast, avx2_exact);
+}
+
+TEST_P(GroupedMxfp4Int8Test, SwigluWithinInt8Bounds) {
+  const auto c = GetParam();
+  const auto routing = int8gemm_routing(c);
+  const ExpertGroups g{routing.offsets.data(), int64_t(routing.offsets.size()) - 1,
+                       c.gather ? routing.row_index.data() : nullptr};
+  test::RandomExperts w(g.groups, c.out, c.in, 41);
+  const auto x = test::random_vec(size_t(routing.sources * c.in), 42, -2.f, 2.f);
+  const auto bias = test::random_vec(size_t(g.groups * c.out), 43);
+  ThreadPool& pool = *test::exec3().pool;
+  const int64_t half = c.out / 2;
+  const size_t n = size_t(g.rows() * half);
+  const cpu::SwigluEpilogue swiglu{1.702f, 7.f};
+  std::vector<float> fast(n), exact_ref(n), avx2_fast(n), avx2_exact(n);
+  cpu::grouped_mxfp4(pool, fast.data(), x.data(), g, w.views.data(), bias.data(), &swiglu, true, Precision::kFast);
+  ref::grouped_mxfp4_swiglu(exact_ref.data(), x.data(), g, w.views.data(), bias.data(), 1.702f, 7.f);
+  const auto oracle = int8gemm_oracle(x, g, w.views.data(), bias.data());
+  for (size_t i = 0; i < n; ++i) {
+    const size_t r = i / size_t(half), j = i % size_t(half);
+    const double dg = oracle.quant_tol[r * size_t(c.out) + 2 * j], dl = oracle.quant_tol[r * size_t(c.out) + 2 * j + 1];
+    const double tol = 1.1 * (8.0 + dl) * dg + 7.0 * dl + 1e-5 * (1.0 + std::fabs(exact_ref[i]));
+    ASSERT_LE(std::fabs(double(fast[i]) - double(exact_ref[i])), tol) << "output " << i;
+  }
+  cpu::grouped_mxfp4(pool, avx2_fast.data(), x.data(), g, w.views.data(), bias.data(), &swiglu, false, Precision::kFast);
+  cpu::grouped_mxfp4(pool, avx2_exact.data(), x.data(), g, w.views.data(), bias.data(), &swiglu, false,
+                     Precision::kExact);
+  EXPECT_EQ(avx2_fast, avx2_exact);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, GroupedMxfp4Int8Test, ::testing::ValuesIn(kInt8GemmCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace gossamer::kernels
