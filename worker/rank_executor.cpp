@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/timer.h"
+#include "kernels/cpu/grouped_mxfp4.h"
 #include "kernels/cpu/isa.h"
 #include "comm/nccl_communicator.h"
 #include "comm/staged_device_communicator.h"
@@ -73,9 +74,15 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   // Every rank decides its ISA here too, so a bad GOSSAMER_CPU_ISA stops the start before
   // any weight is loaded.
   const std::string cpu_isa = kernels::cpu::isa_description();
-  if (world.rank() == 0)
+  if (world.rank() == 0) {
     GLOG_INFO("CPU kernels: {}, {} threads per rank; precision {}", cpu_isa, pool_->size(),
               kernels::precision_name(exec.precision));
+    // Fast mode's expert GEMM needs AVX-512 VNNI; without it fast mode runs the exact one.
+    if (exec.device == Device::kCPU && exec.precision == kernels::Precision::kFast)
+      GLOG_INFO("precision fast: expert GEMM {}", kernels::cpu::grouped_mxfp4_int8_supported()
+                                                     ? "int8 activations x MXFP4 (AVX-512 VNNI)"
+                                                     : "exact f32 kernels (no AVX-512 VNNI on this path)");
+  }
   auto checkpoint = model::Checkpoint::open(model_dir, options.layout);
   mapping_ = std::make_unique<Mapping>(world.size(), world.rank(), options.parallel,
                                        ModelDims::from_config(checkpoint->config()));

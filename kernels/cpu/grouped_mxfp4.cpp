@@ -94,6 +94,12 @@ struct Problem {
   const float* split_x;  // [groups][kMxfp4GemvMaxTokens][in]: GEMV experts' rows, split order
   uint64_t call;         // distinct for every grouped_mxfp4 call of the process
   const Int8Rows* q;     // set: the GEMM path runs on int8 (source rows quantised)
+  // Fast mode: the GEMV experts' rows quantised in the int8 GEMV layout, at slot
+  // e * kMxfp4GemvMaxTokens + t (kernels/cpu/mxfp4_int8.h); null: the f32 GEMV.
+  const int8_t* gemv_q;
+  const float* gemv_xs;
+  const int32_t* gemv_corr;
+  int64_t gemv_pairs;
 
   const float* x_row(int64_t r) const { return x + (groups.row_index ? int64_t{groups.row_index[r]} : r) * in; }
 };
@@ -117,6 +123,23 @@ void finish_row(const Problem& pb, int64_t e, int64_t r, int64_t o0, int64_t o1,
 
 void direct_tile(const Problem& pb, int tokens, int64_t e, int64_t row0, int64_t o0, int64_t o1, Scratch& s) {
   const Mxfp4Weight& w = pb.weights[e];
+  if (pb.gemv_q) {
+    const int8_t* q[kMxfp4GemvMaxTokens];
+    const float* xs[kMxfp4GemvMaxTokens];
+    const int32_t* corr[kMxfp4GemvMaxTokens];
+    for (int t = 0; t < tokens; ++t) {
+      const int64_t slot = e * kMxfp4GemvMaxTokens + t;
+      q[t] = pb.gemv_q + slot * pb.gemv_pairs * 64;
+      xs[t] = pb.gemv_xs + slot * pb.gemv_pairs * 16;
+      corr[t] = pb.gemv_corr + slot * pb.gemv_pairs * 16;
+    }
+    s.reserve_dots();
+    const Int8GemvJob job{w.blocks, w.scales, w.stride(), w.in / kMxfp4BlockSize, q, xs, corr, tokens,
+                          mxfp4_scale_table().data(), s.dots.data(), kTileRows};
+    int8_gemv_rows_avx512(job, o0, o1);
+    for (int t = 0; t < tokens; ++t) finish_row(pb, e, row0 + t, o0, o1, s.dots.data() + t * kTileRows);
+    return;
+  }
   const float* xs[kMxfp4GemvMaxTokens];
   for (int t = 0; t < tokens; ++t) xs[t] = pb.split_x + (e * kMxfp4GemvMaxTokens + t) * pb.in;
   s.reserve_dots();
@@ -274,19 +297,47 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
   // Sized for the worst case at first use, so later steps never allocate.
   thread_local std::vector<float> split;
   const auto split_size = static_cast<size_t>(groups.groups * kMxfp4GemvMaxTokens * in);
-  if (split.size() < split_size) split.resize(split_size);
+  const bool int8 = precision == Precision::kFast && grouped_mxfp4_int8_supported(allow_avx512);
+  if (!int8 && split.size() < split_size) split.resize(split_size);
+  // Fast mode: the GEMV rows as int8 instead (kernels/cpu/mxfp4_int8.h), same slots.
+  thread_local std::vector<int8_t> gemv_q;
+  thread_local std::vector<float> gemv_xs;
+  thread_local std::vector<int32_t> gemv_corr;
+  const int64_t pairs = (in / kMxfp4BlockSize + 1) / 2, slots = groups.groups * kMxfp4GemvMaxTokens;
+  if (int8 && gemv_q.size() < static_cast<size_t>(slots * pairs * 64)) {
+    gemv_q.resize(static_cast<size_t>(slots * pairs * 64));
+    gemv_xs.resize(static_cast<size_t>(slots * pairs * 16));
+    gemv_corr.resize(static_cast<size_t>(slots * pairs * 16));
+  }
   for (int64_t e = 0; e < groups.groups; ++e) {
     const int64_t r0 = groups.offsets[e], m = groups.offsets[e + 1] - r0;
     if (m > kDirectMaxRows) continue;
     for (int64_t t = 0; t < m; ++t) {
-      const int64_t r = r0 + t;
-      mxfp4_split_input(x + (groups.row_index ? int64_t{groups.row_index[r]} : r) * in, in,
-                        split.data() + (e * kMxfp4GemvMaxTokens + t) * in);
+      const int64_t r = r0 + t, slot = e * kMxfp4GemvMaxTokens + t;
+      const float* xr = x + (groups.row_index ? int64_t{groups.row_index[r]} : r) * in;
+      if (int8)
+        quantize_gemv_int8_avx512(xr, in, gemv_q.data() + slot * pairs * 64, gemv_xs.data() + slot * pairs * 16,
+                                  gemv_corr.data() + slot * pairs * 16);
+      else
+        mxfp4_split_input(xr, in, split.data() + slot * in);
     }
   }
-  const bool int8 = precision == Precision::kFast && grouped_mxfp4_int8_supported(allow_avx512);
-  const Problem pb{y,  x,  groups, weights, bias, swiglu, weights[0].out, in, allow_avx512 && active_isa() == Isa::kAvx512,
-                   split.data(), next_call_id(), int8 ? quantize_inputs(pool, x, groups, in) : nullptr};
+  const Problem pb{y,
+                   x,
+                   groups,
+                   weights,
+                   bias,
+                   swiglu,
+                   weights[0].out,
+                   in,
+                   allow_avx512 && active_isa() == Isa::kAvx512,
+                   split.data(),
+                   next_call_id(),
+                   int8 ? quantize_inputs(pool, x, groups, in) : nullptr,
+                   int8 ? gemv_q.data() : nullptr,
+                   gemv_xs.data(),
+                   gemv_corr.data(),
+                   pairs};
   const int64_t tiles = (pb.out + kTileRows - 1) / kTileRows;
   // Cost of one tile of expert e ~ rows x (tokens + decode); items are enumerated (e, tile)
   // and chunk c takes those whose start cost falls in [c, c+1) * total / chunks.

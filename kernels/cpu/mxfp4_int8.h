@@ -55,4 +55,31 @@ struct Int8TileJob {
 };
 void int8_tile_rows_avx512(const Int8TileJob& job);
 
+// ---- The few-row GEMV of decode steps (experts with at most kMxfp4GemvMaxTokens rows) ----
+// No tile: each weight row streams once, two blocks (32 bytes) per 64-byte vector, decoded
+// in 4 instructions with the high nibbles in the upper half. The input is quantised to
+// match once per call: per pair of blocks (g, g+1), 64 bytes = g's even elements, g+1's
+// even, g's odd, g+1's odd; dword lanes 0-3 and 8-11 belong to g, 4-7 and 12-15 to g+1, so
+// the per-lane scales (xs) and corrections (corr: a block's whole correction in its first
+// lane) line up with the vpdpbusd sums. An odd last block pairs with a zero block.
+// pairs = (in / 32 + 1) / 2 (no inline helper: see the note at the top).
+
+// One input row (in f32) into q [pairs][64], xs [pairs][16], corr [pairs][16].
+void quantize_gemv_int8_avx512(const float* x, int64_t in, int8_t* q, float* xs, int32_t* corr);
+
+struct Int8GemvJob {
+  const uint8_t* blocks = nullptr;  // row r at blocks + r * stride * 16
+  const uint8_t* scales = nullptr;  // row r at scales + r * stride
+  int64_t stride = 0, nb = 0;
+  const int8_t* const* q = nullptr;  // [tokens] quantised inputs (layout above)
+  const float* const* xs = nullptr;
+  const int32_t* const* corr = nullptr;
+  int tokens = 1;                     // 1..3
+  const float* scale_table = nullptr;  // 2^(s-127) for s in 0..255
+  float* res = nullptr;
+  int64_t res_ld = 0;
+};
+// res[t * res_ld + (r - r_begin)] = Σ_k W[r, k] · x_t[k] for r in [r_begin, r_end).
+void int8_gemv_rows_avx512(const Int8GemvJob& job, int64_t r_begin, int64_t r_end);
+
 }  // namespace gossamer::kernels::cpu
