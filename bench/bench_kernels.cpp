@@ -207,9 +207,10 @@ Result bench_grouped_mxfp4_decode_cold(const Exec& ex) {
 // One prefill step's experts of one layer: 512 tokens x top-4 over 32 experts = 64 rows
 // per expert through grouped_mxfp4_swiglu (mlp1, 5760x2880) or, down = true,
 // grouped_mxfp4_linear (mlp2, 2880x2880): the expert-grouped GEMM.
-Result bench_grouped_mxfp4_prefill(const Exec& ex, bool down = false) {
-  const int64_t kOut = down ? 2880 : 5760;
-  constexpr int64_t kIn = 2880, kExperts = 32, kRowsPer = 64;
+// rows_per < 64: a batched decode step (16 sequences x top-4 = 2 rows per expert).
+Result bench_grouped_mxfp4_prefill(const Exec& ex, bool down = false, int64_t rows_per = 64) {
+  const int64_t kOut = down ? 2880 : 5760, kRowsPer = rows_per;
+  constexpr int64_t kIn = 2880, kExperts = 32;
   const int64_t block_bytes = kOut * kIn / 2, scale_bytes = kOut * kIn / 32;
   std::mt19937 rng(3);
   std::vector<uint8_t> blocks(size_t(kExperts * block_bytes)), scales(size_t(kExperts * scale_bytes));
@@ -229,8 +230,8 @@ Result bench_grouped_mxfp4_prefill(const Exec& ex, bool down = false) {
       grouped_mxfp4_swiglu(ex, y.data(), x.data(), ExpertGroups{offsets.data(), kExperts, nullptr}, w.data(),
                            nullptr, 1.702f, 7.f);
   });
-  return {std::string("grouped mxfp4 ") + (down ? "down" : "swiglu") + " prefill 32 experts x 64 rows" +
-              (ex.fast() ? " fast" : ""),
+  return {std::string("grouped mxfp4 ") + (down ? "down" : "swiglu") + " 32 experts x " + std::to_string(kRowsPer) +
+              " rows" + (ex.fast() ? " fast" : ""),
           ms,
           double(kExperts * (block_bytes + scale_bytes)), 2.0 * double(kExperts * kRowsPer * kOut * kIn)};
 }
@@ -273,6 +274,10 @@ int main(int argc, char** argv) {
   add_if("bench_grouped_mxfp4_decode_cold(ex)", [&] { return bench_grouped_mxfp4_decode_cold(ex); });
   add_if("bench_grouped_mxfp4_prefill(ex)", [&] { return bench_grouped_mxfp4_prefill(ex); });
   add_if("bench_grouped_mxfp4_prefill(ex, true)", [&] { return bench_grouped_mxfp4_prefill(ex, true); });
+  // Batched decode (16 and 48 sequences x top-4 over 32 experts).
+  add_if("bench_grouped_mxfp4_batch(ex, 2)", [&] { return bench_grouped_mxfp4_prefill(ex, false, 2); });
+  add_if("bench_grouped_mxfp4_batch(ex, 6)", [&] { return bench_grouped_mxfp4_prefill(ex, false, 6); });
+  add_if("bench_grouped_mxfp4_batch(ex, 4)", [&] { return bench_grouped_mxfp4_prefill(ex, false, 4); });
   add_if("bench_mxfp4(ex, \"mlp1\", 5760, 2880, 1)", [&] { return bench_mxfp4(ex, "mlp1", 5760, 2880, 1); });
   add_if("bench_mxfp4(ex, \"mlp2\", 2880, 2880, 1)", [&] { return bench_mxfp4(ex, "mlp2", 2880, 2880, 1); });
   add_if("bench_mxfp4(ex, \"mlp1\", 5760, 2880, 4)", [&] { return bench_mxfp4(ex, "mlp1", 5760, 2880, 4); });

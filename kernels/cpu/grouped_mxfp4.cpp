@@ -95,7 +95,7 @@ struct Problem {
   uint64_t call;         // distinct for every grouped_mxfp4 call of the process
   const Int8Rows* q;     // set: the GEMM path runs on int8 (source rows quantised)
   // Fast mode: the GEMV experts' rows quantised in the int8 GEMV layout, at slot
-  // e * kMxfp4GemvMaxTokens + t (kernels/cpu/mxfp4_int8.h); null: the f32 GEMV.
+  // e * kInt8GemvMaxTokens + t (kernels/cpu/mxfp4_int8.h); null: the f32 GEMV.
   const int8_t* gemv_q;
   const float* gemv_xs;
   const int32_t* gemv_corr;
@@ -118,17 +118,22 @@ void finish_row(const Problem& pb, int64_t e, int64_t r, int64_t o0, int64_t o1,
   }
 }
 
-// ---- GEMV path: T <= 3 rows, each weight row decoded in registers ----------------------
+// Experts with at most this many rows take the GEMV path. bench_kernels, fast, 32 experts
+// of 5760x2880 per call, CPU ms GEMV vs tile: 2 rows 44-48 vs 75, 4 rows 57-84 vs 70-74,
+// 6 rows 89-134 vs 82 (a shared, noisy machine): the int8 GEMV up to 4 rows.
+inline int64_t direct_max_rows(bool int8_gemv) { return int8_gemv ? kInt8GemvMaxTokens : kDirectMaxRows; }
+
+// ---- GEMV path: T <= 3 rows (4 in fast mode), each weight row decoded in registers ----------------------
 // (kernels/cpu/mxfp4_gemv.h; the inputs were put in split order once per call).
 
 void direct_tile(const Problem& pb, int tokens, int64_t e, int64_t row0, int64_t o0, int64_t o1, Scratch& s) {
   const Mxfp4Weight& w = pb.weights[e];
   if (pb.gemv_q) {
-    const int8_t* q[kMxfp4GemvMaxTokens];
-    const float* xs[kMxfp4GemvMaxTokens];
-    const int32_t* corr[kMxfp4GemvMaxTokens];
+    const int8_t* q[kInt8GemvMaxTokens];
+    const float* xs[kInt8GemvMaxTokens];
+    const int32_t* corr[kInt8GemvMaxTokens];
     for (int t = 0; t < tokens; ++t) {
-      const int64_t slot = e * kMxfp4GemvMaxTokens + t;
+      const int64_t slot = e * kInt8GemvMaxTokens + t;
       q[t] = pb.gemv_q + slot * pb.gemv_pairs * 64;
       xs[t] = pb.gemv_xs + slot * pb.gemv_pairs * 16;
       corr[t] = pb.gemv_corr + slot * pb.gemv_pairs * 16;
@@ -240,7 +245,7 @@ void gemm_tile_int8(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_
 // One work item: expert e, weight rows [o0, o1), all of e's input rows.
 void run_item(const Problem& pb, int64_t e, int64_t o0, int64_t o1, Scratch& scratch) {
   const int64_t r0 = pb.groups.offsets[e], m = pb.groups.offsets[e + 1] - r0;
-  if (m <= kDirectMaxRows) return direct_tile(pb, static_cast<int>(m), e, r0, o0, o1, scratch);
+  if (m <= direct_max_rows(pb.gemv_q != nullptr)) return direct_tile(pb, static_cast<int>(m), e, r0, o0, o1, scratch);
   if (pb.q) {
     scratch.reserve_int8(pb.in);
     return gemm_tile_int8(pb, e, r0, r0 + m, o0, o1, scratch);
@@ -255,10 +260,11 @@ uint64_t next_call_id() {
 }
 
 // The source rows of every GEMM-path expert as int8 (once per call, not per tile): all of
-// x's rows when any expert has more than kDirectMaxRows rows, else none (null).
+// x's rows when any expert has more than direct_max_rows(true) rows, else none (null).
 const Int8Rows* quantize_inputs(ThreadPool& pool, const float* x, const ExpertGroups& groups, int64_t in) {
   bool any = false;
-  for (int64_t e = 0; e < groups.groups && !any; ++e) any = groups.offsets[e + 1] - groups.offsets[e] > kDirectMaxRows;
+  for (int64_t e = 0; e < groups.groups && !any; ++e)
+    any = groups.offsets[e + 1] - groups.offsets[e] > direct_max_rows(true);
   if (!any) return nullptr;
   int64_t sources = groups.rows();
   if (groups.row_index) {
@@ -303,7 +309,7 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
   thread_local std::vector<int8_t> gemv_q;
   thread_local std::vector<float> gemv_xs;
   thread_local std::vector<int32_t> gemv_corr;
-  const int64_t pairs = (in / kMxfp4BlockSize + 1) / 2, slots = groups.groups * kMxfp4GemvMaxTokens;
+  const int64_t pairs = (in / kMxfp4BlockSize + 1) / 2, slots = groups.groups * kInt8GemvMaxTokens;
   if (int8 && gemv_q.size() < static_cast<size_t>(slots * pairs * 64)) {
     gemv_q.resize(static_cast<size_t>(slots * pairs * 64));
     gemv_xs.resize(static_cast<size_t>(slots * pairs * 16));
@@ -311,9 +317,9 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
   }
   for (int64_t e = 0; e < groups.groups; ++e) {
     const int64_t r0 = groups.offsets[e], m = groups.offsets[e + 1] - r0;
-    if (m > kDirectMaxRows) continue;
+    if (m > direct_max_rows(int8)) continue;
     for (int64_t t = 0; t < m; ++t) {
-      const int64_t r = r0 + t, slot = e * kMxfp4GemvMaxTokens + t;
+      const int64_t r = r0 + t, slot = e * (int8 ? kInt8GemvMaxTokens : kMxfp4GemvMaxTokens) + t;
       const float* xr = x + (groups.row_index ? int64_t{groups.row_index[r]} : r) * in;
       if (int8)
         quantize_gemv_int8_avx512(xr, in, gemv_q.data() + slot * pairs * 64, gemv_xs.data() + slot * pairs * 16,

@@ -55,13 +55,14 @@ struct Int8TileJob {
 };
 void int8_tile_rows_avx512(const Int8TileJob& job);
 
-// ---- The few-row GEMV of decode steps (experts with at most kMxfp4GemvMaxTokens rows) ----
+// ---- The few-row GEMV of decode steps (experts with at most kInt8GemvMaxTokens rows) ----
 // No tile: each weight row streams once, two blocks (32 bytes) per 64-byte vector, decoded
 // in 4 instructions with the high nibbles in the upper half. The input is quantised to
 // match once per call: per pair of blocks (g, g+1), 64 bytes = g's even elements, g+1's
 // even, g's odd, g+1's odd; dword lanes 0-3 and 8-11 belong to g, 4-7 and 12-15 to g+1, so
 // the per-lane scales (xs) and corrections (corr: a block's whole correction in its first
 // lane) line up with the vpdpbusd sums. An odd last block pairs with a zero block.
+inline constexpr int kInt8GemvMaxTokens = 4;
 // pairs = (in / 32 + 1) / 2 (no inline helper: see the note at the top).
 
 // One input row (in f32) into q [pairs][64], xs [pairs][16], corr [pairs][16].
@@ -74,7 +75,7 @@ struct Int8GemvJob {
   const int8_t* const* q = nullptr;  // [tokens] quantised inputs (layout above)
   const float* const* xs = nullptr;
   const int32_t* const* corr = nullptr;
-  int tokens = 1;                     // 1..3
+  int tokens = 1;                     // 1..kInt8GemvMaxTokens
   const float* scale_table = nullptr;  // 2^(s-127) for s in 0..255
   float* res = nullptr;
   int64_t res_ld = 0;

@@ -54,7 +54,7 @@ void rows(const Int8GemvJob& j, int64_t r, int64_t r_begin) {
       uint32_t sc = j.scales[at];
       if (!tail) sc |= uint32_t{j.scales[at + 1]} << 8;
       const __m512 ws = lane_scales(sc, shifts);
-#pragma GCC unroll 3
+#pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
         const __m512i dot = _mm512_dpbusd_epi32(_mm512_loadu_si512(j.corr[t] + p * 16), w,
                                                 _mm512_loadu_si512(j.q[t] + p * 64));
@@ -117,8 +117,10 @@ void int8_gemv_rows_avx512(const Int8GemvJob& job, int64_t r_begin, int64_t r_en
   switch (job.tokens) {
     case 1: return rows_for_tokens<1>(job, r_begin, r_end);
     case 2: return rows_for_tokens<2>(job, r_begin, r_end);
-    default: return rows_for_tokens<3>(job, r_begin, r_end);
+    case 3: return rows_for_tokens<3>(job, r_begin, r_end);
+    default: return rows_for_tokens<4>(job, r_begin, r_end);
   }
+  static_assert(kInt8GemvMaxTokens == 4, "the switch covers every token count");
 }
 
 }  // namespace gossamer::kernels::cpu
