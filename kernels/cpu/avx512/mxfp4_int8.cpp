@@ -50,11 +50,12 @@ inline __m512i expand_step(__m256i words, __m512i lut) {
   return _mm512_shuffle_epi8(lut, nib);
 }
 
-inline __m512i load_four_rows(const uint8_t* const* rows, int64_t off) {
-  __m512i z = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[0] + off)));
-  z = _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[1] + off)), 1);
-  z = _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[2] + off)), 2);
-  return _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[3] + off)), 3);
+// Rows 4j .. 4j+3 of a group, block at src (row k at src + k * row_bytes), one per lane.
+inline __m512i load_four_rows(const uint8_t* src, int64_t row_bytes) {
+  __m512i z = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
+  z = _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + row_bytes)), 1);
+  z = _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * row_bytes)), 2);
+  return _mm512_inserti32x4(z, _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 3 * row_bytes)), 3);
 }
 
 inline int32_t load_i32(const int8_t* p) {
@@ -151,25 +152,30 @@ void decode_tile_int8_avx512(const uint8_t* blocks, const uint8_t* scales, int64
   const __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kCodeU8)));
   const __m512i s1a = _mm512_load_si512(kPerm.stage1[0]), s1b = _mm512_load_si512(kPerm.stage1[1]);
   const __m512i s2a = _mm512_load_si512(kPerm.stage2[0]), s2b = _mm512_load_si512(kPerm.stage2[1]);
-  // Missing rows of the last group read this block: all codes 0 -> weight 0 exactly.
-  alignas(16) static constexpr uint8_t kZeroBlock[16] = {};
+  const int64_t row_bytes = stride * 16;
   for (int64_t base = o0, grp = 0; base < o1; base += kInt8GroupRows, ++grp) {
-    const uint8_t* rows[kInt8GroupRows];
-    const uint8_t* srows[kInt8GroupRows];
-    int64_t step[kInt8GroupRows];  // bytes to the row's next block (0 for a padding row)
-    for (int i = 0; i < kInt8GroupRows; ++i) {
-      const bool real = base + i < o1;
-      rows[i] = real ? blocks + (base + i) * stride * 16 : kZeroBlock;
-      srows[i] = real ? scales + (base + i) * stride : nullptr;
-      step[i] = real ? 16 : 0;
-    }
+    const int64_t real = o1 - base < kInt8GroupRows ? o1 - base : kInt8GroupRows;
+    const uint8_t* rows0 = blocks + base * row_bytes;
+    const uint8_t* srow0 = scales + base * stride;
     uint8_t* d = dst + grp * nb * kInt8GroupBytes;
     float* ws = wscale + grp * nb * kInt8GroupRows;
+    // A last group with fewer rows goes through a zero-padded copy of each block (codes 0
+    // decode to weight 0), with scale 0 for the missing rows.
+    alignas(64) uint8_t padded[kInt8GroupRows * 16];
+    if (real < kInt8GroupRows) std::memset(padded, 0, sizeof padded);
     for (int64_t g = 0; g < nb; ++g) {
-      const uint8_t* p[kInt8GroupRows];
-      for (int i = 0; i < kInt8GroupRows; ++i) p[i] = rows[i] + g * step[i];
-      const __m512i z0 = load_four_rows(p, 0), z1 = load_four_rows(p + 4, 0);
-      const __m512i z2 = load_four_rows(p + 8, 0), z3 = load_four_rows(p + 12, 0);
+      const uint8_t* src = rows0 + g * 16;
+      int64_t rb = row_bytes;
+      if (real < kInt8GroupRows) {
+        for (int64_t i = 0; i < real; ++i) std::memcpy(padded + i * 16, src + i * row_bytes, 16);
+        src = padded;
+        rb = 16;
+      } else if ((g & 3) == 0) {
+        // Sixteen rows stream at once: fetch each one's line 8 blocks ahead.
+        for (int i = 0; i < kInt8GroupRows; ++i) _mm_prefetch(reinterpret_cast<const char*>(src + i * row_bytes) + 128, _MM_HINT_T0);
+      }
+      const __m512i z0 = load_four_rows(src, rb), z1 = load_four_rows(src + 4 * rb, rb);
+      const __m512i z2 = load_four_rows(src + 8 * rb, rb), z3 = load_four_rows(src + 12 * rb, rb);
       // Half h: steps 4h .. 4h+3 of rows 0..7 (lo) and rows 8..15 (hi).
       const __m512i lo0 = _mm512_permutex2var_epi16(z0, s1a, z1), hi0 = _mm512_permutex2var_epi16(z2, s1a, z3);
       const __m512i lo1 = _mm512_permutex2var_epi16(z0, s1b, z1), hi1 = _mm512_permutex2var_epi16(z2, s1b, z3);
@@ -180,7 +186,8 @@ void decode_tile_int8_avx512(const uint8_t* blocks, const uint8_t* scales, int64
         _mm512_storeu_si512(dg + (2 * k) * 64, expand_step(_mm512_castsi512_si256(steps[k]), lut));
         _mm512_storeu_si512(dg + (2 * k + 1) * 64, expand_step(_mm512_extracti64x4_epi64(steps[k], 1), lut));
       }
-      for (int i = 0; i < kInt8GroupRows; ++i) ws[g * kInt8GroupRows + i] = srows[i] ? 0.5f * scale_table[srows[i][g]] : 0.f;
+      for (int64_t i = 0; i < kInt8GroupRows; ++i)
+        ws[g * kInt8GroupRows + i] = i < real ? 0.5f * scale_table[srow0[i * stride + g]] : 0.f;
     }
   }
 }
