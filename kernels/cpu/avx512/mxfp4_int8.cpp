@@ -126,7 +126,43 @@ void groups_for_tokens(const Int8TileJob& j, int64_t t0) {
   if (grp < j.groups) micro<1, T>(j, grp, t0);
 }
 
+// e^x for x in [-87, 88]: e^x = 2^n e^r, n = round(x log2 e), |r| <= ln2 / 2, e^r by its
+// degree-6 Taylor polynomial (truncation error r^7 / 5040 < 1.3e-7 relative).
+inline __m512 exp_ps(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.f)), _mm512_set1_ps(88.f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);  // ln 2 in two parts
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.f / 720.f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 120.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 24.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 6.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
+  return _mm512_scalef_ps(p, n);
+}
+
 }  // namespace
+
+void swiglu_pairs_avx512(const float* u, int64_t pairs, float alpha, float limit, float* y) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512 lim = _mm512_set1_ps(limit), neg_lim = _mm512_set1_ps(-limit), one = _mm512_set1_ps(1.f);
+  const __m512 neg_alpha = _mm512_set1_ps(-alpha);
+  for (int64_t i = 0; i < pairs; i += 16) {
+    const int64_t n = pairs - i < 16 ? pairs - i : 16;
+    const __mmask16 lo = _cvtu32_mask16(n >= 8 ? 0xffffu : (1u << (2 * n)) - 1);
+    const __mmask16 hi = _cvtu32_mask16(n <= 8 ? 0u : n == 16 ? 0xffffu : (1u << (2 * (n - 8))) - 1);
+    const __m512 a = _mm512_maskz_loadu_ps(lo, u + 2 * i), b = _mm512_maskz_loadu_ps(hi, u + 2 * i + 16);
+    const __m512 g = _mm512_min_ps(_mm512_permutex2var_ps(a, even, b), lim);
+    const __m512 l = _mm512_min_ps(_mm512_max_ps(_mm512_permutex2var_ps(a, odd, b), neg_lim), lim);
+    const __m512 sig = _mm512_div_ps(one, _mm512_add_ps(one, exp_ps(_mm512_mul_ps(neg_alpha, g))));
+    const __m512 out = _mm512_mul_ps(_mm512_mul_ps(g, sig), _mm512_add_ps(l, one));
+    _mm512_mask_storeu_ps(y + i, _cvtu32_mask16(n == 16 ? 0xffffu : (1u << n) - 1), out);
+  }
+}
 
 void quantize_rows_int8_avx512(const float* x, int64_t r0, int64_t r1, const Int8Rows& dst) {
   const int64_t in = dst.in, nb = in / 32;
