@@ -8,6 +8,9 @@
 // run time) run it against all of the expert's rows. Experts with at most
 // kMxfp4GemvMaxTokens rows (decode steps) skip the tile and decode in registers instead
 // (kernels/cpu/mxfp4_gemv.h). Accumulation is f32 in either path.
+// Precision fast with AVX-512 VNNI: tiles decode to int8 instead, the input rows are
+// quantised to int8 once per call, and experts with up to 4 rows take an int8 GEMV
+// (kernels/cpu/mxfp4_int8.h); elsewhere fast mode runs the code above unchanged.
 #include "kernels/cpu/grouped_mxfp4.h"
 
 #include <immintrin.h>
