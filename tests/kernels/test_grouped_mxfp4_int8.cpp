@@ -152,8 +152,9 @@ TEST_P(GroupedMxfp4Int8Test, LinearWithinInt8Bounds) {
   for (size_t i = 0; i < n; ++i) {
     ASSERT_LE(std::fabs(double(fast[i]) - double(exact_ref[i])), oracle.quant_tol[i]) << "output " << i;
     // Both the tile path and the GEMV path (experts with at most 4 rows) run the int8 scheme.
-    if (int8)
+    if (int8) {
       ASSERT_NEAR(double(fast[i]), oracle.emul[i], oracle.round_tol[i]) << "output " << i;
+    }
   }
   cpu::grouped_mxfp4(pool, avx2_fast.data(), x.data(), g, w.views.data(), bias.data(), nullptr, false, Precision::kFast);
   cpu::grouped_mxfp4(pool, avx2_exact.data(), x.data(), g, w.views.data(), bias.data(), nullptr, false, Precision::kExact);
