@@ -41,8 +41,8 @@ asan_pid=""
 fuzz_pid=""
 asan_log=$(mktemp)
 fuzz_log=$(mktemp)
+fuzz_built=$(mktemp -u)  # exists once the fuzz tree (and test_readers) is built
 trap 'rm -f "$asan_log" "$fuzz_log" "$fuzz_built"; for p in $asan_pid $fuzz_pid; do kill "$p" 2>/dev/null || true; done' EXIT
-fuzz_built=$(mktemp -u)
 if [ "$use_fuzz" = 1 ]; then
   (
     set -e
