@@ -73,6 +73,33 @@ function(gossamer_add_cuda_sources target folder)
   endif()
 endfunction()
 
+# Unity builds of the test programs: a test program's sources compile in batches of
+# GOSSAMER_TEST_UNITY_BATCH, so gtest, nlohmann/json and fmt are parsed and instantiated once
+# per batch rather than once per file (docs/PERFORMANCE.md, "Test suite time").
+#
+# The rule that keeps this working: the files of one tests/<folder> (and of one multi-rank
+# test program) must be able to share a translation unit. Batches follow the sorted file
+# names, so a new file can land beside any other. Hence, in every test file:
+# * file-local names (constants, helpers, fixtures' free functions, in an anonymous
+#   namespace or static) are distinctive: name them after the file's subject
+#   (kLinearTol, not kTol; backpressure_options(), not options()). Two equal names are a
+#   redefinition error at best, and at worst -- two helpers of one name with different
+#   parameters -- a silent overload that calls the other file's helper;
+# * helpers several files need go in a shared header of the folder (cli_runner.h,
+#   golden_data.h...) instead of a copy per file;
+# * a file-scope `using namespace` reaches the files after it in its batch: only for
+#   namespaces the whole folder uses anyway (gossamer::testing in tests/model, ...), and a
+#   macro a file defines is #undef'd at its end.
+# A clash shows up as a compile error in test_<folder>: rename, never drop a test. Tests
+# that must not share a translation unit (e.g. ones that replace operator new) build a
+# program of their own. -DGOSSAMER_UNITY_BUILD=OFF compiles file by file.
+set(GOSSAMER_TEST_UNITY_BATCH 8 CACHE STRING "Test source files per unity batch (1: file by file)")
+function(gossamer_test_unity target)
+  if(GOSSAMER_UNITY_BUILD AND GOSSAMER_TEST_UNITY_BATCH GREATER 1)
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${GOSSAMER_TEST_UNITY_BATCH})
+  endif()
+endfunction()
+
 # gossamer_test(<folder> DEPS <targets...> [COST <n>]): tests/<folder>/*.cpp -> test_<folder>,
 # one ctest entry per gtest suite (cmake/GossamerTestSuites.cmake), with the main() of
 # tests/common/gtest_main.cpp (a run where no test ran fails, one where all skipped is
@@ -96,6 +123,7 @@ function(gossamer_test folder)
   endif()
   gossamer_apply_flags(test_${folder})
   gossamer_test_flags(test_${folder})
+  gossamer_test_unity(test_${folder})
   gossamer_discover_test_suites(test_${folder} LABELS ${folder} COST ${ARG_COST})
 endfunction()
 

@@ -22,8 +22,8 @@ void Communicator::all_reduce_sum(float* data, size_t count, Device device) {
 void Communicator::all_to_all(const void* send, size_t count, void* recv, DType dtype,
                               Device device) {
   // Equal blocks: counts all `count`, packed displacements.
-  std::vector<size_t> counts(static_cast<size_t>(size()), count);
-  all_to_all_v(send, counts, {}, recv, counts, {}, dtype, device);
+  equal_counts_.assign(static_cast<size_t>(size()), count);
+  all_to_all_v(send, equal_counts_, {}, recv, equal_counts_, {}, dtype, device);
 }
 
 namespace detail {

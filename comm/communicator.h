@@ -23,6 +23,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/dtype.h"
 
@@ -112,6 +113,11 @@ class Communicator {
   // send: [size() * count] of dtype, block p goes to peer p; recv: [size() * count].
   // Used to exchange the counts ahead of all_to_all_v.
   void all_to_all(const void* send, size_t count, void* recv, DType dtype, Device device);
+
+ private:
+  // all_to_all's per-peer counts, kept between calls: a step's count exchange then
+  // allocates nothing (the vector grows on the first call only).
+  std::vector<size_t> equal_counts_;
 };
 
 // A group of one. Every collective is a copy (send → recv) or a no-op; send/recv to

@@ -42,6 +42,10 @@ if [ ! -f "$SDK_DIR/node_modules/openai/package.json" ]; then
   npm install --silent --no-audit --no-fund --prefix "$SDK_DIR" openai@4.104.0 >/dev/null
 fi
 
+# GOSSAMER_SETUP_NO_BUILD=1: only the installs above (scripts/test.sh starts its
+# sanitizer tree's build before the main build).
+[ "${GOSSAMER_SETUP_NO_BUILD:-0}" = 1 ] && exit 0
+
 BUILD_DIR=${GOSSAMER_BUILD_DIR:-$ROOT/build}
 JOBS=${GOSSAMER_JOBS:-$(nproc)}
 # -g1 (line tables: file:line in backtraces and sanitizer reports, no local-variable info)

@@ -1,7 +1,6 @@
 #include "worker/expert_dispatch.h"
 
 #include <numeric>
-#include <vector>
 
 #include "comm/communicator.h"
 #include "core/error.h"
@@ -38,31 +37,30 @@ int64_t run_local_pairs(const kernels::Exec& exec, const float* h, const int32_t
 
 namespace {
 
-// Token counts of every EP rank (host values: the host part of the group).
-std::vector<size_t> gather_counts(comm::Communicator& ep_host, int64_t n) {
-  int64_t mine = n;
-  std::vector<int64_t> all(static_cast<size_t>(ep_host.size()));
-  ep_host.all_gather(&mine, 1, all.data(), DType::kI64, Device::kCPU);
-  return {all.begin(), all.end()};
-}
-
 // All-gather the tokens, every rank computes its experts' pairs for all of them, and a
 // reduce-scatter returns each rank its own pairs. Exactly one rank contributes a non-zero
-// row per pair, so the sum is exact. Static shapes; traffic grows with the EP size.
-// (The per-rank count vectors are the only host allocations left: a handful of sizes.)
+// row per pair, so the sum is exact. Static shapes; traffic grows with the EP size. The
+// per-rank counts live in the workspace (s.counts): nothing is allocated here.
 void dispatch_allgather(const LayerContext& ctx, const float* h, const int32_t* experts, int64_t n, int k,
                         int64_t H, const LocalExperts& local, MoeScratch& s, float* slot_out) {
   auto& ep = *ctx.ep;
   const Device dev = ctx.exec.device;
-  const auto counts = gather_counts(*ctx.ep_host, n);
-  const auto total = static_cast<int64_t>(std::accumulate(counts.begin(), counts.end(), size_t{0}));
+  const int size = ep.size();
+  // Token counts of every EP rank (host values: the host part of the group).
+  const auto tokens = counts_of(s.counts.received, size);
+  int64_t mine = n;
+  ctx.ep_host->all_gather(&mine, 1, tokens.data(), DType::kI64, Device::kCPU);
+  const int64_t total = std::accumulate(tokens.begin(), tokens.end(), int64_t{0});
   GOSSAMER_CHECK(total * k <= s.group_pairs, "{} gathered pairs exceed the MoE scratch ({})", total * k,
                  s.group_pairs);
-  std::vector<size_t> row_counts, id_counts, out_counts;
-  for (size_t c : counts) {
-    row_counts.push_back(c * static_cast<size_t>(H));
-    id_counts.push_back(c * static_cast<size_t>(k));
-    out_counts.push_back(c * static_cast<size_t>(k * H));
+  const auto row_counts = counts_of(s.counts.rows, size);
+  const auto id_counts = counts_of(s.counts.ids, size);
+  const auto out_counts = counts_of(s.counts.out, size);
+  for (size_t r = 0; r < static_cast<size_t>(size); ++r) {
+    const auto c = static_cast<size_t>(tokens[r]);
+    row_counts[r] = c * static_cast<size_t>(H);
+    id_counts[r] = c * static_cast<size_t>(k);
+    out_counts[r] = c * static_cast<size_t>(k * H);
   }
   float* all_rows = s.peer_rows.data();
   int32_t* all_experts = s.peer_ids.data();
@@ -74,14 +72,15 @@ void dispatch_allgather(const LayerContext& ctx, const float* h, const int32_t* 
   ep.reduce_scatter_sum(s.pair_out.data(), slot_out, out_counts, dev);
 }
 
-// Host ids to a device array; returns when the copy is done (`ids` may then go).
-void upload_ids(const kernels::Exec& exec, int32_t* dst, const std::vector<int32_t>& ids) {
-  if (ids.empty()) return;
+// Copies `count` host ids to a device array; returns when the copy is done (`ids` may then change).
+void upload_ids(const kernels::Exec& exec, int32_t* dst, const int32_t* ids, int64_t count) {
+  if (count == 0) return;
 #ifdef GOSSAMER_HAVE_CUDA
-  kernels::cuda::copy_h2d_async(dst, ids.data(), sizeof(int32_t) * ids.size(), exec.stream);
+  kernels::cuda::copy_h2d_async(dst, ids, sizeof(int32_t) * static_cast<size_t>(count), exec.stream);
   kernels::cuda::synchronize(exec.stream);
 #else
   (void)dst;
+  (void)ids;
   kernels::unsupported_device("upload_ids", exec);
 #endif
 }
@@ -92,7 +91,8 @@ void dispatch_alltoall(const LayerContext& ctx, const float* h, const int32_t* e
                        int64_t H, const LocalExperts& local, MoeScratch& s, float* slot_out) {
   auto& ep = *ctx.ep;
   const Device dev = ctx.exec.device;
-  const auto size = static_cast<size_t>(ep.size());
+  const int group = ep.size();
+  const auto size = static_cast<size_t>(group);
   const int64_t all_experts = ctx.config->num_local_experts;
   // This rank's pairs ordered by expert — hence by destination rank — gathered into
   // send_rows. Stable: token order within an expert.
@@ -103,22 +103,23 @@ void dispatch_alltoall(const LayerContext& ctx, const float* h, const int32_t* e
   send.gathered = s.send_rows.data();
   kernels::moe_permute(ctx.exec, experts, n, k, kernels::ExpertRange{0, all_experts}, send, h, H);
   // The offsets decide the message sizes, so the host needs them: on a GPU a small copy
-  // back (E + 1 values), and the expert id of each sent row goes up again.
-  std::vector<int64_t> host_offsets;
+  // back (E + 1 values), and the expert id of each sent row goes up again (both staged in
+  // the workspace's host arrays).
   const int64_t* off = s.send_offsets.data();
   if (ctx.exec.device != Device::kCPU) {
-    host_offsets.resize(static_cast<size_t>(all_experts + 1));
-    kernels::copy_to_host(ctx.exec, host_offsets.data(), off, sizeof(int64_t) * host_offsets.size());
-    off = host_offsets.data();
-    std::vector<int32_t> ids(static_cast<size_t>(off[all_experts]));
+    int64_t* host_offsets = s.host_offsets.data();
+    kernels::copy_to_host(ctx.exec, host_offsets, off, sizeof(int64_t) * static_cast<size_t>(all_experts + 1));
+    off = host_offsets;
+    int32_t* ids = s.host_ids.data();
     for (int64_t e = 0; e < all_experts; ++e)
-      for (int64_t i = off[e]; i < off[e + 1]; ++i) ids[static_cast<size_t>(i)] = static_cast<int32_t>(e);
-    upload_ids(ctx.exec, s.send_ids.data(), ids);
+      for (int64_t i = off[e]; i < off[e + 1]; ++i) ids[i] = static_cast<int32_t>(e);
+    upload_ids(ctx.exec, s.send_ids.data(), ids, off[all_experts]);
   } else {
     for (int64_t e = 0; e < all_experts; ++e)
       for (int64_t i = off[e]; i < off[e + 1]; ++i) s.send_ids.data()[i] = static_cast<int32_t>(e);
   }
-  std::vector<int64_t> send_n(size), recv_n(size);
+  const auto send_n = counts_of(s.counts.sent, group);
+  const auto recv_n = counts_of(s.counts.received, group);
   for (size_t r = 0; r < size; ++r) {
     const Range owned = ctx.mapping->experts_of_ep_rank(static_cast<int>(r));  // EP rank r's experts
     send_n[r] = off[owned.end] - off[owned.begin];
@@ -128,12 +129,13 @@ void dispatch_alltoall(const LayerContext& ctx, const float* h, const int32_t* e
   GOSSAMER_CHECK(recv_total <= s.group_pairs, "{} received rows exceed the MoE scratch ({})", recv_total,
                  s.group_pairs);
 
-  std::vector<size_t> sc_rows, rc_rows, sc_ids, rc_ids;
+  const auto sc_rows = counts_of(s.counts.rows, group), rc_rows = counts_of(s.counts.out, group);
+  const auto sc_ids = counts_of(s.counts.ids, group), rc_ids = counts_of(s.counts.back, group);
   for (size_t r = 0; r < size; ++r) {
-    sc_rows.push_back(static_cast<size_t>(send_n[r] * H));
-    rc_rows.push_back(static_cast<size_t>(recv_n[r] * H));
-    sc_ids.push_back(static_cast<size_t>(send_n[r]));
-    rc_ids.push_back(static_cast<size_t>(recv_n[r]));
+    sc_rows[r] = static_cast<size_t>(send_n[r] * H);
+    rc_rows[r] = static_cast<size_t>(recv_n[r] * H);
+    sc_ids[r] = static_cast<size_t>(send_n[r]);
+    rc_ids[r] = static_cast<size_t>(recv_n[r]);
   }
   float* recv_rows = s.peer_rows.data();
   int32_t* recv_ids = s.peer_ids.data();

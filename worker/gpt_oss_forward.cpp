@@ -73,7 +73,7 @@ GptOssForward::GptOssForward(const ModelWeights& weights, KvCache& cache, LayerC
       base_(base),
       rope_(kernels::RopeTable::build(rope_params_from(weights.config))),
       ws_(weights.config, max_step_tokens, q_width(weights), kv_width(weights), base.ep ? base.ep->size() : 1,
-          base.exec.device) {
+          base.exec.device, base.tp ? base.tp->size() : 1) {
   GOSSAMER_CHECK(base_.mapping != nullptr, "the forward pass needs the rank's Mapping");
   base_.config = &weights_.config;
   for (const auto& layer : weights_.layers)
@@ -238,7 +238,7 @@ void GptOssForward::moe_block(const LayerContext& ctx, size_t layer_index, int64
     }
     kernels::moe_combine(ctx.exec, mine, slot_out, nullptr, weights, ns, k, H);
   }
-  if (!local_dispatch) gather_token_shares(ctx, s.sum.data(), n, H, s.share_send.data());
+  if (!local_dispatch) gather_token_shares(ctx, s.sum.data(), n, H, s.share_send.data(), s.counts);
   dump(ctx.dump, "moe_out", layer, s.sum.data(), n, H);
   kernels::add_inplace(ctx.exec, x, s.sum.data(), n * H);
   dump(ctx.dump, "resid_after_mlp", layer, x, n, H);

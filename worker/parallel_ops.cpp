@@ -4,8 +4,6 @@
 #include "kernels/linear.h"
 #include "worker/mapping.h"
 
-#include <vector>
-
 namespace gossamer::worker {
 
 void row_parallel_linear(const LayerContext& ctx, float* y, const float* x, int64_t n,
@@ -21,10 +19,11 @@ void row_parallel_linear(const LayerContext& ctx, float* y, const float* x, int6
   ctx.tp->all_reduce_sum(y, static_cast<size_t>(n * w.weight.out), ctx.exec.device);
 }
 
-void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_t width, float* send) {
+void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_t width, float* send,
+                         GroupCounts& group_counts) {
   if (!ctx.tp_split()) return;
   const int size = ctx.tp->size();
-  std::vector<size_t> counts(static_cast<size_t>(size));
+  const auto counts = counts_of(group_counts.rows, size);
   for (int r = 0; r < size; ++r)
     counts[static_cast<size_t>(r)] = static_cast<size_t>(ctx.mapping->token_share_of_tp_rank(n, r).size() * width);
   const Range mine = ctx.mapping->token_share(n);

@@ -6,6 +6,7 @@
 
 #include "worker/layer_context.h"
 #include "worker/weights.h"
+#include "worker/workspace.h"
 
 namespace gossamer::worker {
 
@@ -17,7 +18,8 @@ void row_parallel_linear(const LayerContext& ctx, float* y, const float* x, int6
 // afterwards all ranks hold
 // all rows (all-gather-v over TP). No-op at tp = 1.
 // send: scratch of at least [share rows, width] on the context's device (the all-gather
-// needs distinct send and receive buffers).
-void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_t width, float* send);
+// needs distinct send and receive buffers). counts: the workspace's, for the per-rank sizes.
+void gather_token_shares(const LayerContext& ctx, float* data, int64_t n, int64_t width, float* send,
+                         GroupCounts& counts);
 
 }  // namespace gossamer::worker

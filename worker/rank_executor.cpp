@@ -153,6 +153,13 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   result_.sequences.reserve(static_cast<size_t>(options.max_sequences));
   batch_ = ForwardBatch(kv.pools.block_size);
   batch_.reserve(options.max_step_tokens, options.max_sequences, kv.pools.full_blocks + options.max_sequences);
+  // The multi-rank paths' host buffers, sized from the step bounds up front.
+  sampling_.reserve(groups_.tp ? groups_.tp->size() : 1, options.max_sequences, mapping_->vocab().size(),
+                    cfg.vocab_size);
+  plan_buffers_.spare.reserve(static_cast<size_t>(options.max_sequences));
+  result_sizes_.resize(static_cast<size_t>(world.size()));
+  result_counts_.resize(static_cast<size_t>(world.size()));
+  gathered_.reserve(static_cast<size_t>(options.max_sequences));
   if (world.rank() == 0 && world.size() > 1) GLOG_INFO("{}", mapping_->table());
   GLOG_DEBUG("rank {}: {}", world.rank(), mapping_->describe());
 }
@@ -188,7 +195,7 @@ void RankExecutor::plan_device_memory(KvCacheConfig& kv) {
 }
 
 const StepResult& RankExecutor::run_step(StepPlan* plan, DumpSink* dump) {
-  broadcast_step_plan(world_, plan, 0);
+  broadcast_step_plan(world_, plan, 0, &plan_buffers_);
   result_.sequences.clear();
   if (plan->command != StepCommand::kRun) return result_;
   if (!comm_stats_) {
@@ -338,8 +345,9 @@ void RankExecutor::sample_host(const LayerContext& ctx, const ForwardBatch& batc
     params_.push_back(kernel_sampling(seqs[i]->sampling));
     draw_steps_.push_back(static_cast<uint64_t>(seqs[i]->start_pos + static_cast<int64_t>(seqs[i]->token_ids.size())));
   }
-  sample_rows(ctx, last_logits_.data(), static_cast<int64_t>(n), slice, vocab, params_, draw_steps_, sampled_.data());
-  if (any_logits) gather_full_logits(ctx, logits, row, vocab, full_logits_);
+  sample_rows(ctx, last_logits_.data(), static_cast<int64_t>(n), slice, vocab, params_, draw_steps_, sampled_.data(),
+              sampling_);
+  if (any_logits) gather_full_logits(ctx, logits, row, vocab, full_logits_, sampling_);
   int64_t first = 0;
   for (size_t i = 0; i < n; ++i) {
     const auto& c = batch.seqs[i];
@@ -373,7 +381,10 @@ void RankExecutor::gather_results(const StepPlan& plan) {
     }
     return;
   }
-  std::vector<uint8_t> bytes;
+  // Every buffer below is a member: after the first steps nothing here allocates
+  // (records with logits aside, which carry new vectors to the caller).
+  auto& bytes = result_bytes_;
+  bytes.clear();
   for (const auto& r : local_) {
     const auto n = static_cast<int64_t>(r.logits.size());
     append_bytes(bytes, &r.seq_id, 8);
@@ -382,18 +393,18 @@ void RankExecutor::gather_results(const StepPlan& plan) {
     append_bytes(bytes, r.logits.data(), sizeof(float) * static_cast<size_t>(n));
   }
   int64_t mine = static_cast<int64_t>(bytes.size());
-  std::vector<int64_t> sizes(static_cast<size_t>(results_world_->size()));
-  results_world_->all_gather(&mine, 1, sizes.data(), DType::kI64, Device::kCPU);
-  std::vector<size_t> counts(sizes.begin(), sizes.end());
+  results_world_->all_gather(&mine, 1, result_sizes_.data(), DType::kI64, Device::kCPU);
   size_t total = 0;
-  for (size_t c : counts) total += c;
-  std::vector<uint8_t> all(total, 0);
-  results_world_->all_gatherv(bytes.data(), bytes.size(), all.data(), counts, {}, DType::kU8, Device::kCPU);
+  for (size_t i = 0; i < result_sizes_.size(); ++i) total += result_counts_[i] = static_cast<size_t>(result_sizes_[i]);
+  auto& all = all_result_bytes_;
+  all.resize(total);
+  results_world_->all_gatherv(bytes.data(), bytes.size(), all.data(), result_counts_, {}, DType::kU8, Device::kCPU);
   if (results_world_->rank() != 0) return;
-  std::vector<SequenceResult> got;
+  auto& got = gathered_;
+  got.clear();
   size_t at = 0;
   while (at < all.size()) {
-    SequenceResult r;
+    SequenceResult& r = got.emplace_back();
     int64_t n = 0;
     std::memcpy(&r.seq_id, all.data() + at, 8);
     std::memcpy(&r.token, all.data() + at + 8, 4);
@@ -402,7 +413,6 @@ void RankExecutor::gather_results(const StepPlan& plan) {
     r.logits.resize(static_cast<size_t>(n));
     std::memcpy(r.logits.data(), all.data() + at, sizeof(float) * static_cast<size_t>(n));
     at += sizeof(float) * static_cast<size_t>(n);
-    got.push_back(std::move(r));
   }
   for (const auto& s : plan.sequences) {
     auto it = std::find_if(got.begin(), got.end(), [&](const auto& r) { return r.seq_id == s.seq_id; });
@@ -413,8 +423,8 @@ void RankExecutor::gather_results(const StepPlan& plan) {
 }
 
 void follow_steps(RankExecutor& executor) {
+  StepPlan plan;  // one for all steps: the broadcast reuses its sequences
   for (;;) {
-    StepPlan plan;
     executor.run_step(&plan);
     if (plan.command == StepCommand::kShutdown) return;
   }

@@ -19,6 +19,7 @@
 #include "worker/kv_cache.h"
 #include "worker/kv_pools.h"
 #include "worker/layer_context.h"
+#include "worker/lm_head.h"
 #include "worker/mapping.h"
 #include "worker/gpt_oss_forward.h"
 #include "worker/step_plan.h"
@@ -152,6 +153,14 @@ class RankExecutor {
   std::vector<int32_t> sampled_;
   std::vector<SequenceResult> local_;
   StepResult result_;
+  SamplingScratch sampling_;  // TP splits: candidate and gather buffers of lm_head.h
+  PlanBuffers plan_buffers_;  // the step plan's broadcast
+  // gather_results: this rank's records, every rank's byte count, all records, and (rank
+  // 0) the decoded results before they are put in plan order.
+  std::vector<uint8_t> result_bytes_, all_result_bytes_;
+  std::vector<int64_t> result_sizes_;
+  std::vector<size_t> result_counts_;
+  std::vector<SequenceResult> gathered_;
 };
 
 // Ranks other than 0, for every verb (serve, generate, eval-logits, bench): run the plans

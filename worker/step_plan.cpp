@@ -26,6 +26,7 @@ namespace {
 
 constexpr uint8_t kWantLogits = 1, kIsPrefill = 2;
 
+constexpr size_t kBodyBytesAt = 20;  // offset of the u64 body_bytes in the header
 constexpr size_t kChecksumAt = 28;  // offset of the u64 checksum in the header
 
 // FNV-1a 64 over the whole record except the checksum field, so that a flipped bit
@@ -39,8 +40,10 @@ uint64_t checksum_of(std::span<const uint8_t> record) {
   return h;
 }
 
+// Appends to `out`; within its capacity no allocation.
 class Writer {
  public:
+  explicit Writer(std::vector<uint8_t>& o) : out(o) {}
   template <typename T>
   void put(T v) {
     const size_t at = out.size();
@@ -53,7 +56,7 @@ class Writer {
     out.resize(at + ids.size() * sizeof(int32_t));
     if (!ids.empty()) std::memcpy(out.data() + at, ids.data(), ids.size() * sizeof(int32_t));
   }
-  std::vector<uint8_t> out;
+  std::vector<uint8_t>& out;
 };
 
 // Every read checks the remaining length first; errors say what was being read and where.
@@ -68,13 +71,13 @@ class Reader {
     at_ += sizeof(T);
     return v;
   }
-  std::vector<int32_t> get_ids(const char* what) {
+  // Into `ids`, reusing its capacity.
+  void get_ids(std::vector<int32_t>& ids, const char* what) {
     const uint32_t n = get<uint32_t>(what);
     need(uint64_t{n} * sizeof(int32_t), what);  // before allocating: n may be garbage
-    std::vector<int32_t> ids(n);
+    ids.resize(n);
     if (n) std::memcpy(ids.data(), bytes_.data() + at_, n * sizeof(int32_t));
     at_ += n * sizeof(int32_t);
-    return ids;
   }
   size_t offset() const { return at_; }
   size_t remaining() const { return bytes_.size() - at_; }
@@ -114,73 +117,101 @@ int64_t StepPlan::num_tokens() const {
 }
 
 std::vector<uint8_t> StepPlan::serialize() const {
-  Writer body;
-  for (size_t i = 0; i < sequences.size(); ++i) {
-    const SequencePlan& s = sequences[i];
-    if (auto problem = sequence_problem(s); !problem.empty())
-      GOSSAMER_THROW(kInvalidArgument, "step plan {}: sequence {} (index {}): {}", step,
-                     s.seq_id, i, problem);
-    body.put(s.seq_id);
-    body.put(s.start_pos);
-    body.put_ids(s.token_ids);
-    body.put_ids(s.block_table);
-    body.put_ids(s.window_block_table);
-    body.put(s.sampling.temperature);
-    body.put(s.sampling.top_k);
-    body.put(s.sampling.top_p);
-    body.put(s.sampling.seed);
-    body.put(static_cast<uint8_t>((s.want_logits ? kWantLogits : 0) |
-                                  (s.is_prefill ? kIsPrefill : 0)));
-  }
-  Writer out;
+  std::vector<uint8_t> out;
+  serialize_into(&out);
+  return out;
+}
+
+void StepPlan::serialize_into(std::vector<uint8_t>* record) const {
+  record->clear();
+  Writer out(*record);
   out.put(kMagic);
   out.put(kVersion);
   out.put(static_cast<uint8_t>(command));
   out.put(uint8_t{0});
   out.put(step);
   out.put(static_cast<uint32_t>(sequences.size()));
-  out.put(static_cast<uint64_t>(body.out.size()));
+  out.put(uint64_t{0});  // body_bytes, filled below
   out.put(uint64_t{0});  // checksum, filled below
-  out.out.insert(out.out.end(), body.out.begin(), body.out.end());
-  const uint64_t sum = checksum_of(out.out);
-  std::memcpy(out.out.data() + kChecksumAt, &sum, sizeof(sum));
-  return std::move(out.out);
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    const SequencePlan& s = sequences[i];
+    if (auto problem = sequence_problem(s); !problem.empty())
+      GOSSAMER_THROW(kInvalidArgument, "step plan {}: sequence {} (index {}): {}", step,
+                     s.seq_id, i, problem);
+    out.put(s.seq_id);
+    out.put(s.start_pos);
+    out.put_ids(s.token_ids);
+    out.put_ids(s.block_table);
+    out.put_ids(s.window_block_table);
+    out.put(s.sampling.temperature);
+    out.put(s.sampling.top_k);
+    out.put(s.sampling.top_p);
+    out.put(s.sampling.seed);
+    out.put(static_cast<uint8_t>((s.want_logits ? kWantLogits : 0) |
+                                 (s.is_prefill ? kIsPrefill : 0)));
+  }
+  const uint64_t body_bytes = record->size() - kHeaderBytes;
+  std::memcpy(record->data() + kBodyBytesAt, &body_bytes, sizeof(body_bytes));
+  const uint64_t sum = checksum_of(*record);
+  std::memcpy(record->data() + kChecksumAt, &sum, sizeof(sum));
 }
 
 StepPlan StepPlan::deserialize(std::span<const uint8_t> bytes) {
+  StepPlan plan;
+  deserialize_into(bytes, &plan);
+  return plan;
+}
+
+void StepPlan::deserialize_into(std::span<const uint8_t> bytes, StepPlan* plan,
+                                std::vector<SequencePlan>* spare) {
   Reader r(bytes);
   if (r.get<uint32_t>("magic") != kMagic)
     GOSSAMER_THROW(kCorruptData, "step plan: bad magic (not a StepPlan record)");
   if (const auto v = r.get<uint16_t>("version"); v != kVersion)
     GOSSAMER_THROW(kCorruptData, "step plan: version {} (this build reads {})", v, kVersion);
-  StepPlan plan;
   const auto cmd = r.get<uint8_t>("command");
   if (cmd < 1 || cmd > 3) GOSSAMER_THROW(kCorruptData, "step plan: unknown command {}", cmd);
-  plan.command = static_cast<StepCommand>(cmd);
   if (r.get<uint8_t>("reserved") != 0)
     GOSSAMER_THROW(kCorruptData, "step plan: reserved header byte is not zero");
-  plan.step = r.get<uint64_t>("step");
+  const auto step = r.get<uint64_t>("step");
   const auto n_seq = r.get<uint32_t>("n_sequences");
   const auto body_bytes = r.get<uint64_t>("body_bytes");
   const auto checksum = r.get<uint64_t>("checksum");
   if (body_bytes != r.remaining())
     GOSSAMER_THROW(kCorruptData, "step plan {}: header says {} body bytes, buffer has {}",
-                   plan.step, body_bytes, r.remaining());
+                   step, body_bytes, r.remaining());
   if (checksum_of(bytes) != checksum)
-    GOSSAMER_THROW(kCorruptData, "step plan {}: checksum mismatch", plan.step);
+    GOSSAMER_THROW(kCorruptData, "step plan {}: checksum mismatch", step);
   // The smallest sequence record is 49 bytes; bound the count before reserving.
   constexpr uint64_t kMinSequenceBytes = 8 + 8 + 4 + 4 + 4 + 4 + 4 + 4 + 8 + 1;
   if (uint64_t{n_seq} * kMinSequenceBytes > body_bytes)
     GOSSAMER_THROW(kCorruptData, "step plan {}: {} sequences cannot fit in {} bytes",
-                   plan.step, n_seq, body_bytes);
-  plan.sequences.reserve(n_seq);
+                   step, n_seq, body_bytes);
+  plan->command = static_cast<StepCommand>(cmd);
+  plan->step = step;
+  // Sequence records are reused, their vectors' capacity with them: surplus ones go to
+  // `spare` and come back from it when a later plan has more sequences.
+  auto& seqs = plan->sequences;
+  while (seqs.size() > n_seq) {
+    if (spare) spare->push_back(std::move(seqs.back()));
+    seqs.pop_back();
+  }
+  seqs.reserve(n_seq);
+  while (seqs.size() < n_seq) {
+    if (spare && !spare->empty()) {
+      seqs.push_back(std::move(spare->back()));
+      spare->pop_back();
+    } else {
+      seqs.emplace_back();
+    }
+  }
   for (uint32_t i = 0; i < n_seq; ++i) {
-    SequencePlan s;
+    SequencePlan& s = seqs[i];
     s.seq_id = r.get<int64_t>("seq_id");
     s.start_pos = r.get<int64_t>("start_pos");
-    s.token_ids = r.get_ids("token_ids");
-    s.block_table = r.get_ids("block_table");
-    s.window_block_table = r.get_ids("window_block_table");
+    r.get_ids(s.token_ids, "token_ids");
+    r.get_ids(s.block_table, "block_table");
+    r.get_ids(s.window_block_table, "window_block_table");
     s.sampling.temperature = r.get<float>("temperature");
     s.sampling.top_k = r.get<int32_t>("top_k");
     s.sampling.top_p = r.get<float>("top_p");
@@ -188,25 +219,28 @@ StepPlan StepPlan::deserialize(std::span<const uint8_t> bytes) {
     const auto flags = r.get<uint8_t>("flags");
     if (flags & ~(kWantLogits | kIsPrefill))
       GOSSAMER_THROW(kCorruptData, "step plan {}: sequence index {}: unknown flags {:#x}",
-                     plan.step, i, flags);
+                     step, i, flags);
     s.want_logits = flags & kWantLogits;
     s.is_prefill = flags & kIsPrefill;
     if (auto problem = sequence_problem(s); !problem.empty())
-      GOSSAMER_THROW(kCorruptData, "step plan {}: sequence index {}: {}", plan.step, i,
+      GOSSAMER_THROW(kCorruptData, "step plan {}: sequence index {}: {}", step, i,
                      problem);
-    plan.sequences.push_back(std::move(s));
   }
   if (r.remaining() != 0)
-    GOSSAMER_THROW(kCorruptData, "step plan {}: {} trailing bytes", plan.step, r.remaining());
-  return plan;
+    GOSSAMER_THROW(kCorruptData, "step plan {}: {} trailing bytes", step, r.remaining());
 }
 
 void broadcast_step_plan(comm::Communicator& comm, StepPlan* plan, int root) {
+  PlanBuffers buffers;
+  broadcast_step_plan(comm, plan, root, &buffers);
+}
+
+void broadcast_step_plan(comm::Communicator& comm, StepPlan* plan, int root, PlanBuffers* buffers) {
   if (comm.size() == 1) return;  // the plan is already where it runs
-  std::vector<uint8_t> bytes;
+  auto& bytes = buffers->bytes;
   uint64_t length = 0;
   if (comm.rank() == root) {
-    bytes = plan->serialize();
+    plan->serialize_into(&bytes);
     length = bytes.size();
   }
   comm.broadcast(&length, sizeof(length), root, Device::kCPU);
@@ -215,7 +249,7 @@ void broadcast_step_plan(comm::Communicator& comm, StepPlan* plan, int root) {
                    comm.name(), length, StepPlan::kMaxBytes);
   bytes.resize(length);
   comm.broadcast(bytes.data(), length, root, Device::kCPU);
-  if (comm.rank() != root) *plan = StepPlan::deserialize(bytes);
+  if (comm.rank() != root) StepPlan::deserialize_into(bytes, plan, &buffers->spare);
 }
 
 }  // namespace gossamer::worker

@@ -87,9 +87,16 @@ struct StepPlan {
   // Throws kInvalidArgument when a field is out of range (negative ids or positions,
   // temperature < 0 or not finite, top_p outside (0, 1], top_k < 0).
   std::vector<uint8_t> serialize() const;
+  // The same record into *record (replaced), reusing its capacity.
+  void serialize_into(std::vector<uint8_t>* record) const;
   // Throws kCorruptData (bad magic, unknown version or command, lengths that disagree with
   // the buffer, checksum mismatch, out-of-range fields, trailing bytes).
   static StepPlan deserialize(std::span<const uint8_t> bytes);
+  // The same into *plan, reusing its sequences and their vectors' capacity; sequences
+  // beyond the record's count move to *spare (when given) and are taken back from it
+  // first. On an error *plan holds a partial plan.
+  static void deserialize_into(std::span<const uint8_t> bytes, StepPlan* plan,
+                               std::vector<SequencePlan>* spare = nullptr);
 
   friend bool operator==(const StepPlan&, const StepPlan&) = default;
 };
@@ -103,5 +110,16 @@ struct StepPlan {
 // control group (world.split(0, world.rank(), "control")) so that plans never interleave
 // with data-plane collectives on the same communicator.
 void broadcast_step_plan(comm::Communicator& comm, StepPlan* plan, int root = 0);
+
+// What a rank keeps between broadcasts so that a steady stream of plans of the same shapes
+// is sent and received without allocating: the record's bytes, and on receiving ranks
+// the sequence records of earlier, longer plans (their vectors' capacity reused).
+struct PlanBuffers {
+  std::vector<uint8_t> bytes;
+  std::vector<SequencePlan> spare;
+};
+// The same with the caller's buffers; receiving ranks must pass the same *plan each step
+// for its sequences to be reused.
+void broadcast_step_plan(comm::Communicator& comm, StepPlan* plan, int root, PlanBuffers* buffers);
 
 }  // namespace gossamer::worker

@@ -6,7 +6,14 @@
 
 namespace gossamer::worker {
 
-MoeScratch::MoeScratch(const model::ModelConfig& c, int64_t tokens, int ep_size, Device d)
+GroupCounts::GroupCounts(int max_group_size) {
+  const auto n = static_cast<size_t>(std::max(max_group_size, 1));
+  for (auto* v : {&rows, &ids, &out, &back}) v->resize(n);
+  sent.resize(n);
+  received.resize(n);
+}
+
+MoeScratch::MoeScratch(const model::ModelConfig& c, int64_t tokens, int ep_size, Device d, int tp_size)
     : max_tokens(std::max<int64_t>(tokens, 1)),
       max_pairs(max_tokens * c.num_experts_per_tok),
       group_pairs(max_pairs * std::max(ep_size, 1)),
@@ -29,21 +36,27 @@ MoeScratch::MoeScratch(const model::ModelConfig& c, int64_t tokens, int ep_size,
       send_pair_row(max_pairs, d),
       send_ids(max_pairs, d),
       send_rows(max_pairs * c.hidden_size, d),
-      share_send(max_tokens * c.hidden_size, d) {}
+      share_send(max_tokens * c.hidden_size, d),
+      counts(std::max(ep_size, tp_size)) {
+  if (d != Device::kCPU) {
+    host_offsets.resize(static_cast<size_t>(c.num_local_experts + 1));
+    host_ids.resize(static_cast<size_t>(max_pairs));
+  }
+}
 
 AttentionScratch::AttentionScratch(int64_t t, int64_t hidden, int64_t q_width, int64_t kv_width, Device d)
     : h(t * hidden, d), o(t * hidden, d), q(t * q_width, d), attn(t * q_width, d), k(t * kv_width, d),
       v(t * kv_width, d) {}
 
 Workspace::Workspace(const model::ModelConfig& c, int64_t tokens, int64_t q_width, int64_t kv_width, int ep_size,
-                     Device d)
+                     Device d, int tp_size)
     : device(d),
       max_tokens(std::max<int64_t>(tokens, 1)),
       x(max_tokens * c.hidden_size, d),
       rows(max_tokens * c.hidden_size, d),
       normed(max_tokens * c.hidden_size, d),
       attention(max_tokens, c.hidden_size, q_width, kv_width, d),
-      moe(c, max_tokens, ep_size, d) {}
+      moe(c, max_tokens, ep_size, d, tp_size) {}
 
 float* Workspace::logits_for(size_t count) {
   if (device == Device::kCPU) {

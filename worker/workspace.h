@@ -11,6 +11,7 @@
 // the arrays of a CUDA workspace.
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "core/buffer.h"
@@ -42,10 +43,28 @@ class ScratchArray {
   int64_t size_;
 };
 
+// Host-side counts of the v-collectives a step makes, one entry per rank of the TP or EP
+// group: sized once for the larger group, so the multi-rank paths allocate nothing inside a
+// step either. Always host memory, whatever the workspace's device: the communicators take
+// counts from the host. Callers view the first group-size entries (counts_of).
+struct GroupCounts {
+  explicit GroupCounts(int max_group_size);
+  std::vector<size_t> rows, ids, out, back;  // element counts per group rank
+  std::vector<int64_t> sent, received;       // token / row counts per group rank
+};
+
+// The first `n` entries of one of GroupCounts' vectors (n = the group's size).
+template <typename T>
+std::span<T> counts_of(std::vector<T>& v, int n) {
+  return std::span<T>(v.data(), static_cast<size_t>(n));
+}
+
 // The MoE half of a block: routing, the grouped expert rows, EP exchange buffers.
 struct MoeScratch {
-  // max_tokens: tokens of one step on this rank; ep_size: ranks of the EP group (1 = none).
-  MoeScratch(const model::ModelConfig& config, int64_t max_tokens, int ep_size, Device device = Device::kCPU);
+  // max_tokens: tokens of one step on this rank; ep_size: ranks of the EP group (1 = none);
+  // tp_size: ranks of the TP group (sizes the token-share counts).
+  MoeScratch(const model::ModelConfig& config, int64_t max_tokens, int ep_size, Device device = Device::kCPU,
+             int tp_size = 1);
 
   int64_t max_tokens;   // per rank and step
   int64_t max_pairs;    // max_tokens * k: (token, slot) pairs of this rank
@@ -68,6 +87,12 @@ struct MoeScratch {
   ScratchArray<float> send_rows;                // [P, H]
   // This rank's token share, sent to the TP all-gather of the shares (distinct buffers).
   ScratchArray<float> share_send;               // [T, H]
+  // Per-rank counts of the EP dispatch and the TP share gather (host).
+  GroupCounts counts;
+  // GPU ranks only (empty on the CPU): the all-to-all's send offsets brought to the host
+  // [E + 1] and the expert id of each sent row before its upload [P].
+  std::vector<int64_t> host_offsets;
+  std::vector<int32_t> host_ids;
 };
 
 // The attention half: h, o [T, hidden], q, attn [T, q_width], k, v [T, kv_width] (this
@@ -82,7 +107,7 @@ struct Workspace {
   // q_width / kv_width: this rank's query / key-value heads times head_dim; ep_size: ranks
   // of the EP group (1 = none).
   Workspace(const model::ModelConfig& config, int64_t max_tokens, int64_t q_width, int64_t kv_width,
-            int ep_size, Device device = Device::kCPU);
+            int ep_size, Device device = Device::kCPU, int tp_size = 1);
   // Throws kInvalidArgument when a step of n tokens does not fit (a planner bug).
   void check_fits(int64_t n) const;
 

@@ -1,8 +1,10 @@
 #pragma once
 // Runs the real `gossamer` binary (path from the build) and captures its output.
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <sys/wait.h>
 
@@ -31,6 +33,13 @@ inline std::string temp_dir(const std::string& name) {
   std::string cmd = "rm -rf " + dir + " && mkdir -p " + dir;
   if (std::system(cmd.c_str()) != 0) return "/tmp";
   return dir;
+}
+
+// "1,2,3": token ids as the CLI's --tokens takes them.
+inline std::string join_ids(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
+  return s;
 }
 
 }  // namespace gossamer::testing

@@ -14,13 +14,8 @@ namespace gossamer {
 namespace {
 
 using testing::run_gossamer;
+using testing::join_ids;
 using testing::temp_dir;
-
-std::string join(const std::vector<int32_t>& ids) {
-  std::string s;
-  for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
-  return s;
-}
 
 nlohmann::json manifest() {
   std::ifstream f(std::string(GOSSAMER_TEST_DATA) + "/tiny/golden/manifest.json");
@@ -40,7 +35,7 @@ TEST(CliModel, EvalLogitsMatchesGolden) {
   const std::string out = temp_dir("eval") + "/logits.npy";
   for (const char* layout : {"hf", "original"}) {
     auto r = run_gossamer("eval-logits --model " + std::string(GOSSAMER_TEST_DATA) +
-                          "/tiny/model --layout " + layout + " --tokens " + join(tokens) + " --out " + out);
+                          "/tiny/model --layout " + layout + " --tokens " + join_ids(tokens) + " --out " + out);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     auto npy = read_npy_f32(out);
     ASSERT_EQ(npy.shape, (std::vector<int64_t>{static_cast<int64_t>(tokens.size()), 4096}));
@@ -83,7 +78,7 @@ TEST(CliModel, SynthCheckpointGenerateAgreesWithEvalLogits) {
   // Teacher-force prompt + generated: greedy token i must be the argmax of row 2 + i.
   std::vector<int32_t> all = {5, 6, 7};
   all.insert(all.end(), generated.begin(), generated.end());
-  r = run_gossamer("eval-logits --model " + dir + "/model --tokens " + join(all) + " --out " + dir + "/l.npy");
+  r = run_gossamer("eval-logits --model " + dir + "/model --tokens " + join_ids(all) + " --out " + dir + "/l.npy");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto npy = read_npy_f32(dir + "/l.npy");
   const int64_t V = npy.shape[1];

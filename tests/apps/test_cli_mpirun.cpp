@@ -12,6 +12,7 @@
 namespace gossamer {
 namespace {
 
+using testing::join_ids;
 using testing::temp_dir;
 
 testing::CliResult mpirun(int np, const std::string& args) {
@@ -34,27 +35,21 @@ nlohmann::json sequence(int i) {
   return nlohmann::json::parse(f)["sequences"][static_cast<size_t>(i)];
 }
 
-std::string join(const std::vector<int32_t>& ids) {
-  std::string s;
-  for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
-  return s;
-}
-
 const std::string kModel = std::string(GOSSAMER_TEST_DATA) + "/tiny/model";
 
 TEST(CliMpirun, GenerateWithTensorAndExpertParallelMatchesGolden) {
   const auto s = sequence(3);
   auto r = mpirun(2, "generate --model " + kModel + " --parallel tp=2,ep=2 --moe-dispatch alltoall --tokens " +
-                         join(s["prompt"].get<std::vector<int32_t>>()) + " --max-tokens 16");
+                         join_ids(s["prompt"].get<std::vector<int32_t>>()) + " --max-tokens 16");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find(join(s["greedy"].get<std::vector<int32_t>>())), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(join_ids(s["greedy"].get<std::vector<int32_t>>())), std::string::npos) << r.output;
 }
 
 TEST(CliMpirun, EvalLogitsWithPipelineStagesMatchesGolden) {
   const auto s = sequence(4);
   const auto tokens = s["tokens"].get<std::vector<int32_t>>();
   const std::string out = temp_dir("mpi-eval") + "/l.npy";
-  auto r = mpirun(2, "eval-logits --model " + kModel + " --parallel pp=2 --tokens " + join(tokens) + " --out " + out);
+  auto r = mpirun(2, "eval-logits --model " + kModel + " --parallel pp=2 --tokens " + join_ids(tokens) + " --out " + out);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto npy = read_npy_f32(out);
   ASSERT_EQ(npy.shape[0], static_cast<int64_t>(tokens.size()));

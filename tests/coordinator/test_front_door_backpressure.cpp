@@ -15,7 +15,7 @@
 namespace gossamer::testing {
 namespace {
 
-coordinator::FrontDoorOptions options() {
+coordinator::FrontDoorOptions backpressure_options() {
   coordinator::FrontDoorOptions o;
   o.limits.context_length = 64;
   o.model_vocab = 201088;
@@ -27,7 +27,7 @@ std::string submit_frame(const std::string& id) {
 }
 
 TEST(FrontDoorBackPressure, RequestsPastThePerConnectionCapAreOverloadedWithTheirId) {
-  auto o = options();
+  auto o = backpressure_options();
   o.max_inflight_per_connection = 3;
   Door d(o);
   for (int i = 0; i < 3; ++i) d.client->send_raw(submit_frame("r" + std::to_string(i)));
@@ -45,7 +45,7 @@ TEST(FrontDoorBackPressure, RequestsPastThePerConnectionCapAreOverloadedWithThei
 }
 
 TEST(FrontDoorBackPressure, AClientThatStopsReadingIsDroppedAndItsRequestsCancelled) {
-  auto o = options();
+  auto o = backpressure_options();
   o.send_hwm = 16;
   Door d(o);
   // The reader: a second connection whose replies are read as they come.

@@ -15,7 +15,7 @@
 namespace gossamer::testing {
 namespace {
 
-coordinator::FrontDoorOptions options() {
+coordinator::FrontDoorOptions refusal_options() {
   coordinator::FrontDoorOptions o;
   o.limits.context_length = 64;
   o.model_vocab = 201088;
@@ -37,7 +37,7 @@ void expect_terminal_and_id_free(Door& d, const std::string& id, protocol::Error
 }
 
 TEST(FrontDoorRefusals, TextPromptOutsideTheModelVocabularyIsTerminal) {
-  auto o = options();
+  auto o = refusal_options();
   o.model_vocab = 4096;  // the tiny test model: the harmony header's ids are >= 200000
   Door d(o);
   d.client->send_raw(R"({"v":1,"type":"submit","id":"text","prompt":"hello"})");
@@ -45,21 +45,21 @@ TEST(FrontDoorRefusals, TextPromptOutsideTheModelVocabularyIsTerminal) {
 }
 
 TEST(FrontDoorRefusals, TokenPromptLongerThanTheContextIsTerminal) {
-  Door d(options());
+  Door d(refusal_options());
   std::vector<int32_t> tokens(64, 7);
   d.client->send_raw(protocol::encode(protocol::ClientMessage(token_submit("long", tokens, 4))));
   expect_terminal_and_id_free(d, "long", protocol::ErrorCode::kContextLength);
 }
 
 TEST(FrontDoorRefusals, RenderedTextPromptLongerThanTheContextIsTerminal) {
-  Door d(options());
+  Door d(refusal_options());
   const std::string words(400, 'x');
   d.client->send_raw(R"({"v":1,"type":"submit","id":"chat","prompt":")" + words + R"("})");
   expect_terminal_and_id_free(d, "chat", protocol::ErrorCode::kContextLength);
 }
 
 TEST(FrontDoorRefusals, SubmitWhileShuttingDownIsTerminal) {
-  Door d(options());
+  Door d(refusal_options());
   d.door->request_stop(std::chrono::milliseconds(5000));  // stays up to flush for 5 s
   d.client->send_raw(protocol::encode(protocol::ClientMessage(token_submit("late", {1}, 4))));
   const auto e = d.next_error();
@@ -70,7 +70,7 @@ TEST(FrontDoorRefusals, SubmitWhileShuttingDownIsTerminal) {
 }
 
 TEST(FrontDoorRefusals, BadParametersWithAReadableIdAreTerminal) {
-  Door d(options());
+  Door d(refusal_options());
   d.client->send_raw(R"({"v":1,"type":"submit","id":"p","tokens":[1],"params":{"top_p":0}})");
   expect_terminal_and_id_free(d, "p", protocol::ErrorCode::kBadRequest);
   d.client->send_raw(R"({"v":2,"type":"submit","id":"v","tokens":[1]})");
@@ -78,7 +78,7 @@ TEST(FrontDoorRefusals, BadParametersWithAReadableIdAreTerminal) {
 }
 
 TEST(FrontDoorRefusals, DuplicateIdGoesToRefAndTheLiveRequestKeepsItsId) {
-  Door d(options());
+  Door d(refusal_options());
   d.client->send_raw(protocol::encode(protocol::ClientMessage(token_submit("dup", {1, 2}, 4))));
   EXPECT_EQ(d.accepted(), 1u);
   d.client->send_raw(protocol::encode(protocol::ClientMessage(token_submit("dup", {1, 2}, 4))));
@@ -94,7 +94,7 @@ TEST(FrontDoorRefusals, DuplicateIdGoesToRefAndTheLiveRequestKeepsItsId) {
 }
 
 TEST(FrontDoorRefusals, EmptyIdIsNeverTerminal) {
-  Door d(options());
+  Door d(refusal_options());
   d.client->send_raw(R"({"v":1,"type":"submit","id":"","tokens":[1]})");
   const auto e = d.next_error();
   EXPECT_EQ(e.code, protocol::ErrorCode::kBadRequest);
@@ -104,7 +104,7 @@ TEST(FrontDoorRefusals, EmptyIdIsNeverTerminal) {
 }
 
 TEST(FrontDoorRefusals, JsonLibraryInternalsStayOutOfMessages) {
-  Door d(options());
+  Door d(refusal_options());
   for (const char* frame : {"hello", R"({"v":1,"type":"submit","id":"n","tokens":[1e999]})",
                             R"({"v":1,"type":"health"} x)"}) {
     d.client->send_raw(frame);

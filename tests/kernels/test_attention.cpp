@@ -14,7 +14,7 @@ namespace {
 using test::exec3;
 using test::rel_err;
 
-constexpr double kTol = 2e-6;  // f32 softmax and sums vs double
+constexpr double kAttentionTol = 2e-6;  // f32 softmax and sums vs double
 
 struct AttnCase {
   int n_heads, n_kv_heads, head_dim, window, block_size;
@@ -78,7 +78,7 @@ class AttentionTest : public ::testing::TestWithParam<AttnCase> {
     std::vector<float> out(q.size()), out_ref(q.size());
     attention_sink(exec3(), out.data(), q.data(), pos.data(), nt, cache.view, sinks.data(), sh);
     ref::attention_sink(out_ref.data(), q.data(), pos.data(), nt, cache.view, sinks.data(), sh);
-    EXPECT_LT(rel_err(out, out_ref), kTol) << "p0=" << p0 << " nt=" << nt;
+    EXPECT_LT(rel_err(out, out_ref), kAttentionTol) << "p0=" << p0 << " nt=" << nt;
   }
 };
 
@@ -125,7 +125,7 @@ TEST(Attention, SplitKeysDecodeMatchesReference) {
       std::vector<float> out(size_t(nt * 8 * 64)), out_ref(out.size());
       attention_sink(exec3(), out.data(), q.data(), qpos.data(), nt, cache.view, sinks.data(), sh);
       ref::attention_sink(out_ref.data(), q.data(), qpos.data(), nt, cache.view, sinks.data(), sh);
-      EXPECT_LT(rel_err(out, out_ref), kTol) << "window=" << window << " nt=" << nt;
+      EXPECT_LT(rel_err(out, out_ref), kAttentionTol) << "window=" << window << " nt=" << nt;
     }
   }
 }

@@ -21,7 +21,7 @@ namespace {
 using test::exec3;
 using test::rel_err;
 
-constexpr double kTol = 1e-5;
+constexpr double kVarlenTol = 1e-5;
 using test::attention_shape;
 using test::first_key;
 using test::kNaN;
@@ -56,7 +56,7 @@ void check_step(const Step& st, const std::string& what) {
   attention_varlen(exec3(), out.data(), st.q.data(), st.kv(k_cpu, v_cpu), batch, st.sinks.data(), sh);
   ref::attention_varlen(out_ref.data(), st.q.data(), st.kv(k_ref, v_ref), batch, st.sinks.data(), sh);
   for (float x : out) ASSERT_TRUE(std::isfinite(x)) << what << ": the kernel read a row it must not";
-  EXPECT_LT(rel_err(out, out_ref), kTol) << what;
+  EXPECT_LT(rel_err(out, out_ref), kVarlenTol) << what;
 }
 
 class AttentionVarlenTest : public ::testing::TestWithParam<Shape> {};

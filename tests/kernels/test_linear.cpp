@@ -11,7 +11,7 @@ using test::exec3;
 using test::rel_err;
 
 // f32 accumulation over up to ~1000 terms vs double: ~1e-6 relative in practice.
-constexpr double kTol = 2e-6;
+constexpr double kLinearTol = 2e-6;
 
 struct LinearCase {
   int64_t n, out, in;
@@ -37,7 +37,7 @@ TEST_P(LinearTest, MatchesReference) {
   std::vector<float> y(size_t(c.n * c.out), -7.f), yr(y.size());
   linear(exec3(), y.data(), x.data(), c.n, w, c.bias ? b.data() : nullptr);
   ref::linear(yr.data(), x.data(), c.n, w, c.bias ? b.data() : nullptr);
-  EXPECT_LT(rel_err(y, yr), kTol);
+  EXPECT_LT(rel_err(y, yr), kLinearTol);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -64,7 +64,7 @@ TEST(Linear, RowStrideSlice) {
   for (int64_t r = 0; r < out; ++r)
     for (int64_t c = 0; c < in; ++c) sub[size_t(r * in + c)] = wb[size_t(r * full_in + off + c)];
   ref::linear(yr.data(), x.data(), n, DenseWeight{sub.data(), DType::kBF16, out, in, 0}, nullptr);
-  EXPECT_LT(rel_err(y, yr), kTol);
+  EXPECT_LT(rel_err(y, yr), kLinearTol);
 }
 
 TEST(Linear, RejectsUnsupportedDtype) {

@@ -15,7 +15,7 @@ using cpu::Isa;
 constexpr Isa kAllIsas[] = {Isa::kAvx2, Isa::kAvx512};
 
 // f32 accumulation over up to 2880 terms in a different order than the double oracle.
-constexpr double kTol = 4e-6;
+constexpr double kIsaTol = 4e-6;
 
 struct GridCase {
   int64_t in;
@@ -58,7 +58,7 @@ TEST_P(LinearIsaGrid, EveryPathMatchesReference) {
             continue;
           }
           cpu::linear_with_isa(isa, test::exec3().threads(), y.data(), x.data(), n, w, bias);
-          EXPECT_LT(test::rel_err(y, yr), kTol);
+          EXPECT_LT(test::rel_err(y, yr), kIsaTol);
           ++checked;
         }
       }
@@ -92,7 +92,7 @@ TEST(LinearIsa, ManyTilesAndTokenGroups) {
     SCOPED_TRACE(cpu::isa_name(isa));
     std::vector<float> y(yr.size(), -7.f);
     cpu::linear_with_isa(isa, test::exec3().threads(), y.data(), x.data(), n, w, b.data());
-    EXPECT_LT(test::rel_err(y, yr), kTol);
+    EXPECT_LT(test::rel_err(y, yr), kIsaTol);
   }
 }
 

@@ -13,7 +13,7 @@ namespace {
 using test::exec3;
 using test::rel_err;
 
-constexpr double kTol = 2e-6;  // f32 accumulation vs double; decoded values are exact
+constexpr double kMxfp4Tol = 2e-6;  // f32 accumulation vs double; decoded values are exact
 
 // Random codes and scales near 2^0 (e8m0 120..134) so values stay in a sane range.
 struct RandomMxfp4 {
@@ -55,13 +55,13 @@ TEST_P(Mxfp4LinearTest, MatchesReferenceAndDense) {
   std::vector<float> y(size_t(c.n * c.out)), yr(y.size()), yd(y.size());
   mxfp4_linear(exec3(), y.data(), x.data(), c.n, w, bias.data());
   ref::mxfp4_linear(yr.data(), x.data(), c.n, w, bias.data());
-  EXPECT_LT(rel_err(y, yr), kTol);
+  EXPECT_LT(rel_err(y, yr), kMxfp4Tol);
 
   std::vector<float> dense(size_t(c.out * c.in));
   ref::mxfp4_dequantize(dense.data(), w);
   linear(exec3(), yd.data(), x.data(), c.n, DenseWeight{dense.data(), DType::kF32, c.out, c.in, 0},
          bias.data());
-  EXPECT_LT(rel_err(y, yd), kTol);
+  EXPECT_LT(rel_err(y, yd), kMxfp4Tol);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, Mxfp4LinearTest,
@@ -78,7 +78,7 @@ TEST(Mxfp4Linear, BlocksStrideSlice) {
   std::vector<float> y(size_t(n * out)), yr(y.size());
   mxfp4_linear(exec3(), y.data(), x.data(), n, w, nullptr);
   ref::mxfp4_linear(yr.data(), x.data(), n, w, nullptr);
-  EXPECT_LT(rel_err(y, yr), kTol);
+  EXPECT_LT(rel_err(y, yr), kMxfp4Tol);
 }
 
 TEST(Mxfp4Linear, RejectsInNotMultipleOf32) {
@@ -129,7 +129,7 @@ TEST_F(Mxfp4Golden, LinearMatchesDenseOverGolden) {
     mxfp4_linear(exec3(), y.data(), x.data(), n, w_, nullptr);
     linear(exec3(), yd.data(), x.data(), n, DenseWeight{expected_.data(), DType::kF32, 768, 256, 0},
            nullptr);
-    EXPECT_LT(rel_err(y, yd), kTol) << "n=" << n;
+    EXPECT_LT(rel_err(y, yd), kMxfp4Tol) << "n=" << n;
   }
 }
 

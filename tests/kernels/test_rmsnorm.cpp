@@ -9,7 +9,7 @@ namespace {
 using test::exec3;
 using test::rel_err;
 
-constexpr double kTol = 1e-6;  // f32 sum of squares vs double
+constexpr double kRmsnormTol = 1e-6;  // f32 sum of squares vs double
 
 TEST(RmsNorm, MatchesReferenceOddSizes) {
   for (int64_t n : {1, 3, 17})
@@ -19,7 +19,7 @@ TEST(RmsNorm, MatchesReferenceOddSizes) {
       std::vector<float> y(x.size()), yr(x.size());
       rmsnorm(exec3(), y.data(), x.data(), g.data(), n, dim, 1e-5f);
       ref::rmsnorm(yr.data(), x.data(), g.data(), n, dim, 1e-5f);
-      EXPECT_LT(rel_err(y, yr), kTol) << "n=" << n << " dim=" << dim;
+      EXPECT_LT(rel_err(y, yr), kRmsnormTol) << "n=" << n << " dim=" << dim;
     }
 }
 

@@ -83,3 +83,5 @@ INSTANTIATE_TEST_SUITE_P(Layouts, GpuForward,
 
 }  // namespace
 }  // namespace gossamer::worker
+
+#undef SKIP_WITHOUT_GPU  // unity builds: the next file of the batch must not see it

@@ -20,7 +20,7 @@ std::string error_of(auto fn) {
   return "no error";
 }
 
-void expect_error(std::string_view yaml, const std::string& needle) {
+void expect_config_error(std::string_view yaml, const std::string& needle) {
   const std::string got = error_of([&] { RuntimeConfig::parse(yaml, "t.yaml"); });
   EXPECT_NE(got.find(needle), std::string::npos) << "yaml:\n" << yaml << "\ngot: " << got
                                                  << "\nwanted: " << needle;
@@ -79,43 +79,43 @@ TEST(RuntimeConfig, EmptyFileGivesDefaults) {
 }
 
 TEST(RuntimeConfig, BadValuesNameTheKey) {
-  expect_error("parallel:\n  tp: x\n", "t.yaml:2: parallel.tp: expected a positive integer, got 'x'");
-  expect_error("parallel: {tp: 0}", "parallel.tp: expected a positive integer, got '0'");
-  expect_error("parallel: {ep: 2.5}", "parallel.ep: expected a positive integer, got '2.5'");
-  expect_error("parallel:\n  pp:\n", "parallel.pp: expected a positive integer, got nothing");
-  expect_error("parallel: {moe_dispatch: ring}",
+  expect_config_error("parallel:\n  tp: x\n", "t.yaml:2: parallel.tp: expected a positive integer, got 'x'");
+  expect_config_error("parallel: {tp: 0}", "parallel.tp: expected a positive integer, got '0'");
+  expect_config_error("parallel: {ep: 2.5}", "parallel.ep: expected a positive integer, got '2.5'");
+  expect_config_error("parallel:\n  pp:\n", "parallel.pp: expected a positive integer, got nothing");
+  expect_config_error("parallel: {moe_dispatch: ring}",
                "parallel.moe_dispatch: expected one of allgather, alltoall, got 'ring'");
-  expect_error("runtime: {comm_timeout_s: -1}",
+  expect_config_error("runtime: {comm_timeout_s: -1}",
                "runtime.comm_timeout_s: expected a number >= 0, got '-1'");
-  expect_error("runtime: {comm_timeout_s: soon}",
+  expect_config_error("runtime: {comm_timeout_s: soon}",
                "runtime.comm_timeout_s: expected a number >= 0, got 'soon'");
   EXPECT_EQ(RuntimeConfig::parse("runtime: {comm_timeout_s: 0}").runtime.comm_timeout().count(), 0);
-  expect_error("runtime: {threads: -2}", "runtime.threads: expected an integer >= 0, got '-2'");
-  expect_error("runtime: {kv_block_size: [16]}",
+  expect_config_error("runtime: {threads: -2}", "runtime.threads: expected an integer >= 0, got '-2'");
+  expect_config_error("runtime: {kv_block_size: [16]}",
                "runtime.kv_block_size: expected a positive integer, got a list");
-  expect_error("runtime: {device: tpu}", "runtime.device: expected one of cpu, cuda, got 'tpu'");
-  expect_error("runtime: {precision: int4}", "runtime.precision: expected one of auto, exact, fast, got 'int4'");
-  expect_error("runtime: {gpu_comm: gloo}", "runtime.gpu_comm: expected one of nccl, staged, got 'gloo'");
-  expect_error("runtime: {gpu_memory_fraction: 1.5}", "runtime.gpu_memory_fraction: expected a fraction in (0, 1]");
-  expect_error("runtime: {gpu_memory_fraction: 0}", "runtime.gpu_memory_fraction");
-  expect_error("model: {layout: gguf}", "model.layout: expected one of auto, hf, original");
-  expect_error("server: {endpoint: localhost}", "server.endpoint: expected a ZeroMQ endpoint");
-  expect_error("runtime: 5", "runtime: expected a mapping, got '5'");
-  expect_error("- a\n- b\n", "expected a mapping, got a list");
+  expect_config_error("runtime: {device: tpu}", "runtime.device: expected one of cpu, cuda, got 'tpu'");
+  expect_config_error("runtime: {precision: int4}", "runtime.precision: expected one of auto, exact, fast, got 'int4'");
+  expect_config_error("runtime: {gpu_comm: gloo}", "runtime.gpu_comm: expected one of nccl, staged, got 'gloo'");
+  expect_config_error("runtime: {gpu_memory_fraction: 1.5}", "runtime.gpu_memory_fraction: expected a fraction in (0, 1]");
+  expect_config_error("runtime: {gpu_memory_fraction: 0}", "runtime.gpu_memory_fraction");
+  expect_config_error("model: {layout: gguf}", "model.layout: expected one of auto, hf, original");
+  expect_config_error("server: {endpoint: localhost}", "server.endpoint: expected a ZeroMQ endpoint");
+  expect_config_error("runtime: 5", "runtime: expected a mapping, got '5'");
+  expect_config_error("- a\n- b\n", "expected a mapping, got a list");
 }
 
 TEST(RuntimeConfig, UnknownKeysAreErrors) {
-  expect_error("paralel: {tp: 2}", "t.yaml:1: paralel: unknown key (expected one of: model, "
+  expect_config_error("paralel: {tp: 2}", "t.yaml:1: paralel: unknown key (expected one of: model, "
                                    "parallel, runtime, server, cluster)");
-  expect_error("model: {path: x}\nparallel:\n  tp: 2\n  tpp: 2\n",
+  expect_config_error("model: {path: x}\nparallel:\n  tp: 2\n  tpp: 2\n",
                "t.yaml:4: parallel.tpp: unknown key (expected one of: tp, dp, ep, pp, moe_dispatch)");
-  expect_error("server: {port: 5}", "server.port: unknown key");
-  expect_error("parallel: {tp: 2, tp: 4}", "parallel.tp: repeated key");
+  expect_config_error("server: {port: 5}", "server.port: unknown key");
+  expect_config_error("parallel: {tp: 2, tp: 4}", "parallel.tp: repeated key");
 }
 
 TEST(RuntimeConfig, BrokenYamlAndMissingFiles) {
-  expect_error("parallel: {tp: 2\n", "t.yaml:");
-  expect_error("parallel: {tp: 2\n", "not valid YAML");
+  expect_config_error("parallel: {tp: 2\n", "t.yaml:");
+  expect_config_error("parallel: {tp: 2\n", "not valid YAML");
   EXPECT_EQ(error_of([] { RuntimeConfig::load_file("/nonexistent/x.yaml"); })
                 .rfind("not_found: config file /nonexistent/x.yaml", 0),
             0u);

@@ -27,7 +27,7 @@ namespace gossamer::comm::test {
 #if GOSSAMER_HAVE_CUDA && GOSSAMER_COMM_HAVE_CUDA
 namespace {
 
-float value(int r, size_t i) { return 0.5f * float(r + 1) + 0.25f * float(i % 512); }
+float device_value(int r, size_t i) { return 0.5f * float(r + 1) + 0.25f * float(i % 512); }
 
 // A device copy of a host vector; host() copies back.
 struct Dev {
@@ -50,8 +50,8 @@ void check_device_collectives(Communicator& c, Checker& t) {
   for (size_t count : {size_t{0}, size_t{1}, size_t{3000}}) {  // all_reduce
     std::vector<float> h(count), want(count, 0.f);
     for (size_t i = 0; i < count; ++i) {
-      h[i] = value(me, i);
-      for (int r = 0; r < n; ++r) want[i] += value(r, i);
+      h[i] = device_value(me, i);
+      for (int r = 0; r < n; ++r) want[i] += device_value(r, i);
     }
     Dev d(h);
     c.all_reduce_sum(d.ptr(), count, Device::kCUDA);
@@ -60,9 +60,9 @@ void check_device_collectives(Communicator& c, Checker& t) {
   {  // all_gather
     const size_t count = 700;
     std::vector<float> h(count), want;
-    for (size_t i = 0; i < count; ++i) h[i] = value(me, i);
+    for (size_t i = 0; i < count; ++i) h[i] = device_value(me, i);
     for (int r = 0; r < n; ++r)
-      for (size_t i = 0; i < count; ++i) want.push_back(value(r, i));
+      for (size_t i = 0; i < count; ++i) want.push_back(device_value(r, i));
     Dev s(h), d(std::vector<float>(count * size_t(n)));
     c.all_gather(s.ptr(), count, d.ptr(), DType::kF32, Device::kCUDA);
     t.expect(d.host() == want, "device all_gather");
@@ -72,9 +72,9 @@ void check_device_collectives(Communicator& c, Checker& t) {
     size_t at = 0;
     for (int r = 0; r < n; ++r) counts[size_t(r)] = size_t(10 * r + 3), displs[size_t(r)] = at, at += counts[size_t(r)] + 2;
     std::vector<float> h(counts[size_t(me)]), want(at, -1.f);
-    for (size_t i = 0; i < h.size(); ++i) h[i] = value(me, i);
+    for (size_t i = 0; i < h.size(); ++i) h[i] = device_value(me, i);
     for (int r = 0; r < n; ++r)
-      for (size_t i = 0; i < counts[size_t(r)]; ++i) want[displs[size_t(r)] + i] = value(r, i);
+      for (size_t i = 0; i < counts[size_t(r)]; ++i) want[displs[size_t(r)] + i] = device_value(r, i);
     Dev s(h), d(std::vector<float>(at, -1.f));
     c.all_gatherv(s.ptr(), h.size(), d.ptr(), counts, displs, DType::kF32, Device::kCUDA);
     t.expect(d.host() == want, "device all_gatherv (gaps untouched)");
@@ -84,9 +84,9 @@ void check_device_collectives(Communicator& c, Checker& t) {
     for (int p = 0; p < n; ++p) sc[size_t(p)] = size_t(me + p + 1), rc[size_t(p)] = size_t(p + me + 1);
     std::vector<float> h, want;
     for (int p = 0; p < n; ++p)
-      for (size_t i = 0; i < sc[size_t(p)]; ++i) h.push_back(value(me, 100 * size_t(p) + i));
+      for (size_t i = 0; i < sc[size_t(p)]; ++i) h.push_back(device_value(me, 100 * size_t(p) + i));
     for (int p = 0; p < n; ++p)
-      for (size_t i = 0; i < rc[size_t(p)]; ++i) want.push_back(value(p, 100 * size_t(me) + i));
+      for (size_t i = 0; i < rc[size_t(p)]; ++i) want.push_back(device_value(p, 100 * size_t(me) + i));
     Dev s(h), d(std::vector<float>(want.size()));
     c.all_to_all_v(s.ptr(), sc, {}, d.ptr(), rc, {}, DType::kF32, Device::kCUDA);
     t.expect(d.host() == want, "device all_to_all_v");
@@ -98,16 +98,16 @@ void check_device_collectives(Communicator& c, Checker& t) {
     size_t mine_at = 0;
     for (int r = 0; r < me; ++r) mine_at += counts[size_t(r)];
     std::vector<float> h(total), want(counts[size_t(me)], 0.f);
-    for (size_t i = 0; i < total; ++i) h[i] = value(me, i);
+    for (size_t i = 0; i < total; ++i) h[i] = device_value(me, i);
     for (size_t i = 0; i < want.size(); ++i)
-      for (int r = 0; r < n; ++r) want[i] += value(r, mine_at + i);
+      for (int r = 0; r < n; ++r) want[i] += device_value(r, mine_at + i);
     Dev s(h), d(std::vector<float>(want.size()));
     c.reduce_scatter_sum(s.ptr(), d.ptr(), counts, Device::kCUDA);
     t.expect(d.host() == want, "device reduce_scatter_sum");
   }
   {  // broadcast from the last rank
     std::vector<float> h(300), want(300);
-    for (size_t i = 0; i < h.size(); ++i) h[i] = value(me, i), want[i] = value(n - 1, i);
+    for (size_t i = 0; i < h.size(); ++i) h[i] = device_value(me, i), want[i] = device_value(n - 1, i);
     Dev d(h);
     c.broadcast(d.ptr(), h.size() * sizeof(float), n - 1, Device::kCUDA);
     t.expect(d.host() == want, "device broadcast");
@@ -115,7 +115,7 @@ void check_device_collectives(Communicator& c, Checker& t) {
   if (n > 1) {  // a ring of send/recv (even ranks send first: no cycle of blocking sends)
     std::vector<float> h(256), want(256);
     const int next = (me + 1) % n, prev = (me + n - 1) % n;
-    for (size_t i = 0; i < h.size(); ++i) h[i] = value(me, i), want[i] = value(prev, i);
+    for (size_t i = 0; i < h.size(); ++i) h[i] = device_value(me, i), want[i] = device_value(prev, i);
     Dev s(h), d(std::vector<float>(h.size()));
     if (me % 2 == 0) {
       c.send(s.ptr(), h.size(), DType::kF32, next, 5, Device::kCUDA);
