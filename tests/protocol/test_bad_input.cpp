@@ -106,8 +106,9 @@ void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
 class BadInput : public ::testing::TestWithParam<BadCase> {};
 
-}  // namespace
-
+// The parameterised test stays in the anonymous namespace with its fixture: a test class
+// deriving from an internal-linkage fixture outside it draws -Wsubobject-linkage once the
+// file is compiled inside a unity batch.
 TEST_P(BadInput, MapsToItsErrorCode) {
   const BadCase& c = GetParam();
   Result<ClientMessage> r = parse_client_message(c.frame, test_limits());
@@ -120,6 +121,8 @@ TEST_P(BadInput, MapsToItsErrorCode) {
 
 INSTANTIATE_TEST_SUITE_P(Suite, BadInput, ::testing::ValuesIn(bad_cases()),
                          [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
 
 TEST(BadInputContext, RefusedSubmitNamesItsIdAndTerminatesIt) {
   auto r = parse_client_message(with_params(R"("top_k":-1)"), test_limits());
