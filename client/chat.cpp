@@ -71,7 +71,12 @@ int run_chat(const ChatOptions& options, std::istream& in, std::ostream& out) {
         continue;
       }
       std::vector<protocol::ToolCall> calls;
-      for (const auto& c : r.tool_calls) calls.push_back({"", c.name, c.arguments});
+      for (const auto& c : r.tool_calls) {
+        protocol::ToolCall call;
+        call.name = c.name;
+        call.arguments = c.arguments;
+        calls.push_back(std::move(call));
+      }
       conversation.add_assistant(r.final, r.analysis, std::move(calls));
     }
   } catch (const Error& e) {
