@@ -1,11 +1,13 @@
 // Backend-ops table entries (backend_ops.h) of the batched MoE ops: moe_permute,
 // grouped_mxfp4_linear, grouped_mxfp4_swiglu, moe_unpermute, moe_combine, on the CPU and
-// on CUDA (inputs copied with test::OnDevice).
+// on CUDA (inputs copied with test::OnDevice); the grouped GEMMs in precision fast too (CPU).
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
 #include "backend_ops.h"
+#include "kernels/cpu/grouped_mxfp4.h"
 #include "kernels/grouped_mxfp4.h"
 #include "kernels/moe_combine.h"
 #include "kernels/moe_permute.h"
@@ -87,8 +89,27 @@ const BackendOpRegistration kPermute{BackendOp{
       return errs;
     }}};
 
-// Both grouped GEMM variants; the SwiGLU one when `swiglu`.
-std::vector<ShapeError> run_grouped(const Exec& exec, bool swiglu) {
+// x as precision fast's int8 kernels see it: each row's blocks of 32 quantised to int8
+// with scale max|x|/127 (round to nearest even, as the kernels do) and multiplied back.
+// The oracle run on this input differs from the kernel only by f32 rounding and order,
+// so the fast ops keep the exact ops' 1e-5 tolerance instead of a quantisation bound.
+std::vector<float> int8_block_roundtrip(std::vector<float> x) {
+  for (size_t b = 0; b < x.size(); b += 32) {
+    float amax = 0.f;
+    for (size_t i = b; i < b + 32; ++i) amax = std::max(amax, std::fabs(x[i]));
+    const float inv = amax > 0.f ? 127.f / amax : 0.f, scale = amax / 127.f;
+    for (size_t i = b; i < b + 32; ++i) x[i] = std::nearbyint(x[i] * inv) * scale;
+  }
+  return x;
+}
+
+// Both grouped GEMM variants; the SwiGLU one when `swiglu`. `fast`: Precision::kFast, whose
+// int8 path (AVX-512 VNNI) is checked against the oracle on the int8-rounded input; where
+// that path is absent fast runs the exact kernel against the plain oracle.
+std::vector<ShapeError> run_grouped(const Exec& exact_exec, bool swiglu, bool fast = false) {
+  Exec exec = exact_exec;
+  if (fast) exec.precision = Precision::kFast;
+  const bool int8 = fast && cpu::grouped_mxfp4_int8_supported();
   std::vector<ShapeError> errs;
   for (const auto& s : kShapes)
     for (bool with_bias : {true, false}) {
@@ -96,6 +117,7 @@ std::vector<ShapeError> run_grouped(const Exec& exec, bool swiglu) {
       const int64_t out = 2 * 48, in = s.H;
       test::RandomExperts w(s.local.count, out, in, 4);
       const auto x = test::random_vec(size_t(s.n * in), 5), bias = test::random_vec(size_t(s.local.count * out), 6);
+      const auto x_oracle = int8 ? int8_block_roundtrip(x) : x;
       const float* b = with_bias ? bias.data() : nullptr;
       const ExpertGroups g{r.perm.offsets.data(), s.local.count, r.perm.row_token.data()};
       const int64_t width = swiglu ? out / 2 : out;
@@ -114,13 +136,14 @@ std::vector<ShapeError> run_grouped(const Exec& exec, bool swiglu) {
       const float* db = with_bias ? d_bias.ptr() : nullptr;
       if (swiglu) {
         grouped_mxfp4_swiglu(exec, d_y.ptr(), d_x.ptr(), dg, d_views.data(), db, 1.702f, 7.f);
-        ref::grouped_mxfp4_swiglu(yr.data(), x.data(), g, w.views.data(), b, 1.702f, 7.f);
+        ref::grouped_mxfp4_swiglu(yr.data(), x_oracle.data(), g, w.views.data(), b, 1.702f, 7.f);
       } else {
         grouped_mxfp4_linear(exec, d_y.ptr(), d_x.ptr(), dg, d_views.data(), db);
-        ref::grouped_mxfp4_linear(yr.data(), x.data(), g, w.views.data(), b);
+        ref::grouped_mxfp4_linear(yr.data(), x_oracle.data(), g, w.views.data(), b);
       }
       const auto y = d_y.host();
-      errs.push_back({describe(s) + fmt::format(" out={}{}", out, with_bias ? " bias" : ""), test::rel_err(y, yr)});
+      errs.push_back({describe(s) + fmt::format(" out={}{}{}", out, with_bias ? " bias" : "", int8 ? " int8" : ""),
+                      test::rel_err(y, yr)});
     }
   return errs;
 }
@@ -129,6 +152,11 @@ const BackendOpRegistration kGroupedLinear{BackendOp{
     "grouped_mxfp4_linear", 1e-5, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) { return run_grouped(exec, false); }}};
 const BackendOpRegistration kGroupedSwiglu{BackendOp{
     "grouped_mxfp4_swiglu", 1e-5, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) { return run_grouped(exec, true); }}};
+
+const BackendOpRegistration kGroupedLinearFast{BackendOp{
+    "grouped_mxfp4_linear_fast", 1e-5, {Device::kCPU}, [](const Exec& exec) { return run_grouped(exec, false, true); }}};
+const BackendOpRegistration kGroupedSwigluFast{BackendOp{
+    "grouped_mxfp4_swiglu_fast", 1e-5, {Device::kCPU}, [](const Exec& exec) { return run_grouped(exec, true, true); }}};
 
 const BackendOpRegistration kUnpermute{BackendOp{
     "moe_unpermute", 0, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
