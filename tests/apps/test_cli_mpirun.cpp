@@ -45,6 +45,29 @@ TEST(CliMpirun, GenerateWithTensorAndExpertParallelMatchesGolden) {
   EXPECT_NE(r.output.find(join_ids(s["greedy"].get<std::vector<int32_t>>())), std::string::npos) << r.output;
 }
 
+// Precision fast on split layouts: every rank runs the int8/bf16 kernels on its shard
+// (heads, experts or layers) and the bf16 KV cache; the greedy tokens over each sequence's
+// bf16_strict_greedy_prefix (the golden bf16 tier's greedy rule) are the golden ones.
+TEST(CliMpirun, FastPrecisionOnSplitLayoutsKeepsTheStrictGreedyPrefix) {
+  int checked = 0;
+  for (int i : {2, 3, 4}) {
+    const auto s = sequence(i);
+    const auto greedy = s["greedy"].get<std::vector<int32_t>>();
+    const size_t strict = s["bf16_strict_greedy_prefix"].get<size_t>();
+    if (strict == 0) continue;
+    const std::string want = join_ids(std::vector<int32_t>(greedy.begin(), greedy.begin() + long(strict)));
+    for (const char* layout : {"tp=2,ep=2", "pp=2"}) {
+      auto r = mpirun(2, "generate --model " + kModel + " --precision fast --parallel " + layout + " --tokens " +
+                             join_ids(s["prompt"].get<std::vector<int32_t>>()) + " --max-tokens " +
+                             std::to_string(strict));
+      ASSERT_EQ(r.exit_code, 0) << layout << ": " << r.output;
+      EXPECT_NE(r.output.find(want), std::string::npos) << layout << ", sequence " << i << ": " << r.output;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0) << "no sequence has a strict greedy prefix: nothing was judged";
+}
+
 TEST(CliMpirun, EvalLogitsWithPipelineStagesMatchesGolden) {
   const auto s = sequence(4);
   const auto tokens = s["tokens"].get<std::vector<int32_t>>();
