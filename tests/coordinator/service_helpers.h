@@ -1,7 +1,10 @@
 #pragma once
 // Small helpers shared by the service tests.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -32,6 +35,24 @@ inline client::StreamResult run_one(client::Client& c, protocol::Submit s) {
   o.idle_timeout = 30s;
   o.total_timeout = 120s;
   return client::collect_stream(c, id, o);
+}
+
+// A tiny-width model with 12 layers under /tmp/gossamer-svc-test-<tag>-<pid> (written by
+// `gossamer synth`), where a prefill of long_prefill_prompt() runs for seconds on one
+// thread: the tests that need a step in flight use it. Empty when synth failed.
+inline std::string synth_deep_model(const std::string& tag) {
+  const std::string dir = "/tmp/gossamer-svc-test-" + tag + "-" + std::to_string(::getpid());
+  const std::string cmd = std::string(GOSSAMER_BINARY) +
+                          " --log-level warn synth --preset tiny --layers 12 --seed 3 --force --out " + dir +
+                          " > /dev/null";
+  return std::system(cmd.c_str()) == 0 ? dir : std::string();
+}
+
+// 3000 in-vocabulary ids: one prefill step of seconds on synth_deep_model's model.
+inline std::vector<int32_t> long_prefill_prompt() {
+  std::vector<int32_t> prompt(3000);
+  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 7919 + 13) % 4000);
+  return prompt;
 }
 
 // Output of a shell command (stdout only).

@@ -97,16 +97,13 @@ TEST(ServiceCluster, RankKilledMidBatchFailsEveryRequestAndEndsTheJob) {
 // seconds: the step finishes, the request in flight ends with `shutting_down` (not
 // `rank_failure`), and both ranks exit 0.
 TEST(ServiceCluster, StopSignalDuringALongStepEndsCleanly) {
-  const std::string model = "/tmp/gossamer-svc-test-deep-" + std::to_string(::getpid());
-  ASSERT_EQ(std::system((std::string(GOSSAMER_BINARY) + " --log-level warn synth --preset tiny --layers 12 --seed 3 " +
-                         "--force --out " + model + " > /dev/null").c_str()), 0);
+  const std::string model = synth_deep_model("deep");
+  ASSERT_FALSE(model.empty()) << "gossamer synth failed";
   ServerProcess server(2, "--model " + model + " --parallel tp=2 --threads 1 --max-context 4096 --kv-blocks 600 " +
                               "--max-batch-tokens 4096 --comm-timeout 60", 8);
   ASSERT_TRUE(server.wait_healthy()) << server.log();
   client::Client c(server.endpoint());
-  std::vector<int32_t> prompt(3000);
-  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 7919 + 13) % 4000);
-  const std::string id = c.submit(token_submit("long-prefill", prompt, 4));
+  const std::string id = c.submit(token_submit("long-prefill", long_prefill_prompt(), 4));
   auto accepted = c.poll_for(id, 30s);
   ASSERT_TRUE(accepted && std::holds_alternative<protocol::Accepted>(*accepted)) << server.log();
   std::this_thread::sleep_for(300ms);  // the one-step prefill of 3000 tokens is running

@@ -14,17 +14,14 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(ServiceStats, AnsweredAtOnceDuringALongStep) {
-  const std::string model = "/tmp/gossamer-svc-test-stats-" + std::to_string(::getpid());
-  ASSERT_EQ(std::system((std::string(GOSSAMER_BINARY) + " --log-level warn synth --preset tiny --layers 12 --seed 3 " +
-                         "--force --out " + model + " > /dev/null").c_str()), 0);
+  const std::string model = synth_deep_model("stats");
+  ASSERT_FALSE(model.empty()) << "gossamer synth failed";
   ServerProcess server(0, "--model " + model + " --threads 1 --max-context 4096 --kv-blocks 600 " +
                               "--max-batch-tokens 4096", 21);
   ASSERT_TRUE(server.wait_healthy()) << server.log();
   client::Client c(server.endpoint());
   client::Client admin(server.endpoint());
-  std::vector<int32_t> prompt(3000);
-  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 7919 + 13) % 4000);
-  const std::string id = c.submit(token_submit("long-prefill", prompt, 4));
+  const std::string id = c.submit(token_submit("long-prefill", long_prefill_prompt(), 4));
   auto accepted = c.poll_for(id, 30s);
   ASSERT_TRUE(accepted && std::holds_alternative<protocol::Accepted>(*accepted)) << server.log();
   std::this_thread::sleep_for(300ms);  // the one-step prefill of 3000 tokens is running
