@@ -3,6 +3,8 @@
 // row strides and weight types; and the ISA choice itself (kernels/cpu/isa.h).
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/ref/linear.h"
@@ -97,7 +99,8 @@ TEST(LinearIsa, ManyTilesAndTokenGroups) {
 }
 
 // The widening is exact: weights and inputs that are small integers give exact sums,
-// so every output must equal the oracle bit for bit.
+// so every output must equal the oracle bit for bit. Small integers are exact in bf16 too,
+// so Precision::kFast (every n through dpbf16ps where the CPU has it) must match as well.
 TEST(LinearIsa, ExactOnIntegers) {
   const int64_t out = 37, in = 77, n = 5;
   std::vector<uint16_t> wb(size_t(out * in));
@@ -107,12 +110,17 @@ TEST(LinearIsa, ExactOnIntegers) {
   const DenseWeight w{wb.data(), DType::kBF16, out, in, 0};
   std::vector<float> yr(size_t(n * out));
   ref::linear(yr.data(), x.data(), n, w, nullptr);
+  const int64_t saved_dp_tokens = cpu::fast_dp_max_tokens();
+  cpu::set_fast_dp_max_tokens(INT64_MAX);
   for (Isa isa : kAllIsas) {
     if (!cpu::isa_supported(isa, cpu::cpu_features())) continue;
-    std::vector<float> y(yr.size(), -7.f);
-    cpu::linear_with_isa(isa, test::exec3().threads(), y.data(), x.data(), n, w, nullptr);
-    EXPECT_EQ(y, yr) << cpu::isa_name(isa);
+    for (Precision precision : {Precision::kExact, Precision::kFast}) {
+      std::vector<float> y(yr.size(), -7.f);
+      cpu::linear_with_isa(isa, test::exec3().threads(), y.data(), x.data(), n, w, nullptr, precision);
+      EXPECT_EQ(y, yr) << cpu::isa_name(isa) << (precision == Precision::kFast ? " fast" : " exact");
+    }
   }
+  cpu::set_fast_dp_max_tokens(saved_dp_tokens);
 }
 
 cpu::CpuFeatures avx2_only() {
