@@ -132,16 +132,30 @@ Int8GemmOracle int8gemm_oracle(const std::vector<float>& x, const ExpertGroups& 
   return o;
 }
 
+// One case's routing, expert weights, input rows and biases (seeds seed, +1, +2).
+struct Int8GemmProblem {
+  Int8GemmRouting routing;
+  ExpertGroups g;
+  test::RandomExperts w;
+  std::vector<float> x, bias;
+  Int8GemmProblem(const Int8GemmCase& c, uint32_t seed)
+      : routing(int8gemm_routing(c)),
+        g{routing.offsets.data(), int64_t(routing.offsets.size()) - 1, c.gather ? routing.row_index.data() : nullptr},
+        w(g.groups, c.out, c.in, seed, c.scale_lo),
+        x(test::random_vec(size_t(routing.sources * c.in), seed + 1, -2.f, 2.f)),
+        bias(test::random_vec(size_t(g.groups * c.out), seed + 2)) {}
+  Int8GemmProblem(const Int8GemmProblem&) = delete;  // g points into routing
+};
+
 class GroupedMxfp4Int8Test : public ::testing::TestWithParam<Int8GemmCase> {};
 
 TEST_P(GroupedMxfp4Int8Test, LinearWithinInt8Bounds) {
   const auto c = GetParam();
-  const auto routing = int8gemm_routing(c);
-  const ExpertGroups g{routing.offsets.data(), int64_t(routing.offsets.size()) - 1,
-                       c.gather ? routing.row_index.data() : nullptr};
-  test::RandomExperts w(g.groups, c.out, c.in, 31, c.scale_lo);
-  const auto x = test::random_vec(size_t(routing.sources * c.in), 32, -2.f, 2.f);
-  const auto bias = test::random_vec(size_t(g.groups * c.out), 33);
+  const Int8GemmProblem p(c, 31);
+  const ExpertGroups& g = p.g;
+  const auto& w = p.w;
+  const auto& x = p.x;
+  const auto& bias = p.bias;
   ThreadPool& pool = *test::exec3().pool;
   const size_t n = size_t(g.rows() * c.out);
   std::vector<float> fast(n), exact_ref(n), avx2_fast(n), avx2_exact(n);
@@ -163,12 +177,11 @@ TEST_P(GroupedMxfp4Int8Test, LinearWithinInt8Bounds) {
 
 TEST_P(GroupedMxfp4Int8Test, SwigluWithinInt8Bounds) {
   const auto c = GetParam();
-  const auto routing = int8gemm_routing(c);
-  const ExpertGroups g{routing.offsets.data(), int64_t(routing.offsets.size()) - 1,
-                       c.gather ? routing.row_index.data() : nullptr};
-  test::RandomExperts w(g.groups, c.out, c.in, 41, c.scale_lo);
-  const auto x = test::random_vec(size_t(routing.sources * c.in), 42, -2.f, 2.f);
-  const auto bias = test::random_vec(size_t(g.groups * c.out), 43);
+  const Int8GemmProblem p(c, 41);
+  const ExpertGroups& g = p.g;
+  const auto& w = p.w;
+  const auto& x = p.x;
+  const auto& bias = p.bias;
   ThreadPool& pool = *test::exec3().pool;
   const int64_t half = c.out / 2;
   const size_t n = size_t(g.rows() * half);
