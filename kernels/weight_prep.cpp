@@ -9,6 +9,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/mxfp4.h"
+#include "kernels/cpu/mxfp4_pack.h"
 #ifdef GOSSAMER_HAVE_CUDA
 #include "kernels/cuda/device.h"
 #endif
@@ -113,6 +114,49 @@ Mxfp4Weight WeightPreparer::mxfp4(const Mxfp4Weight& w) {
   d.scales = static_cast<const uint8_t*>(device_copy_rows(w.scales, w.out, nb, stride));
   d.blocks_stride = 0;
   return d;
+}
+
+namespace {
+
+// Unmaps the whole pages inside [p, p + n) of a read-only file mapping: they leave this
+// process's memory and come back from the page cache (or the file) if ever read again.
+void release_pages(const void* p, size_t n) {
+  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+}  // namespace
+
+std::vector<Mxfp4Weight> WeightPreparer::packed_experts(const std::vector<Mxfp4Weight>& experts, uint8_t* dst,
+                                                        bool pack, bool release_source) {
+  std::vector<Mxfp4Weight> out;
+  out.reserve(experts.size());
+  for (const auto& w : experts) {
+    const auto bytes = static_cast<size_t>(cpu::packed_mxfp4_bytes(w));
+    if (pack) {
+      // The stored bytes faulted in first (one sequential read ahead of the packer).
+      const int64_t nb = w.in / kMxfp4BlockSize, stride = w.stride();
+      const auto block_span = static_cast<size_t>(((w.out - 1) * stride + nb) * kMxfp4BytesPerBlock);
+      const auto scale_span = static_cast<size_t>((w.out - 1) * stride + nb);
+      prefault_pages(w.blocks, block_span);
+      prefault_pages(w.scales, scale_span);
+      cpu::pack_mxfp4(exec_.threads(), w, dst);
+      if (release_source) {
+        release_pages(w.blocks, block_span);
+        release_pages(w.scales, scale_span);
+      }
+    } else {
+      prefault_pages(dst, bytes);
+    }
+    Mxfp4Weight p = w;
+    p.packed = dst;
+    out.push_back(p);
+    dst += bytes;
+    bytes_ += bytes;
+  }
+  return out;
 }
 
 Tensor WeightPreparer::vector(Tensor host) {

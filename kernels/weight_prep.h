@@ -6,6 +6,8 @@
 //    stored layouts directly (kernels/cpu/mxfp4_gemv.h reorders the few input rows of a
 //    decode step, not the weights) — and its pages are faulted in now, so a step never
 //    waits on a page fault, or on the disk for a cold file.
+//    Precision fast with the int8 expert kernels reads the expert matrices repacked
+//    (packed_experts), once, into the layout those kernels read.
 //  * CUDA: one copy in device memory, rows packed (a column slice's stride is dropped).
 #include <cstdint>
 #include <vector>
@@ -23,6 +25,14 @@ class WeightPreparer {
 
   DenseWeight dense(const DenseWeight& w);
   Mxfp4Weight mxfp4(const Mxfp4Weight& w);
+  // One expert matrix of every local expert in the packed layout of the int8 kernels
+  // (precision fast on an AVX-512 VNNI CPU: cpu::packs_expert_weights), at dst
+  // (Σ cpu::packed_mxfp4_bytes bytes, 64-byte aligned): packed now when `pack`, else dst
+  // already holds them (a cache file, worker/packed_experts.h) and only faults in. When
+  // release_source (views into the read-only checkpoint mapping), the stored pages the
+  // packer read are unmapped again, so the packed copy replaces them in memory.
+  std::vector<Mxfp4Weight> packed_experts(const std::vector<Mxfp4Weight>& experts, uint8_t* dst, bool pack,
+                                          bool release_source);
   // A small f32 tensor (norm gain, bias, sinks): returned as is on the CPU, a device copy
   // on CUDA. An empty tensor stays empty.
   Tensor vector(Tensor host);

@@ -80,6 +80,11 @@ fi
 
 scripts/setup.sh  # configure and build the main tree (the installs are checked again: ~1 s)
 
+# Packed experts of precision fast (worker/packed_experts.h) written by the tests' engines:
+# in the build tree, emptied first so the suite packs afresh as well as reading the cache.
+export GOSSAMER_CACHE_DIR=$BUILD_DIR/test-cache
+rm -rf "$GOSSAMER_CACHE_DIR"
+
 ctest_rc=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "${GOSSAMER_TEST_JOBS:-2}" --timeout 900 "$@" ||
   ctest_rc=$?

@@ -113,6 +113,8 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
                   ? fmt::format(" ({:.2f} GB of the mapped files on 2 MB pages)",
                                 static_cast<double>(prepared.huge_page_bytes) * 1e-9)
                   : std::string());
+  if (world.rank() == 0 && !prepared.packed_experts.empty())
+    GLOG_INFO("experts packed for the int8 kernels: {}", prepared.packed_experts);
 
   const auto& cfg = weights_.config;
   KvCacheConfig kv;

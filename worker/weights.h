@@ -21,6 +21,8 @@ using model::Checkpoint;
 using model::ModelConfig;
 
 
+class PackedExpertStore;  // worker/packed_experts.h
+
 struct WeightSelection {
   Range layers;       // global layer indices this rank holds
   Range kv_heads;     // KV heads (query heads follow: the groups of these KV heads)
@@ -66,6 +68,8 @@ struct ModelWeights {
   kernels::DenseWeight unembedding;          // [vocab slice, H]
   std::shared_ptr<const Checkpoint> checkpoint;  // keeps the mmaps alive
   std::vector<Buffer> prepared;  // device copies made by prepare_weights (worker/weight_prep.h)
+  // Precision fast on an AVX-512 VNNI CPU: the experts' packed copy (worker/packed_experts.h).
+  std::shared_ptr<PackedExpertStore> packed_experts;
 };
 
 // How load_weights touches the bytes it binds (the selection says which bytes).

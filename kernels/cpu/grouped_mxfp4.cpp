@@ -21,6 +21,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.h"
 #include "core/mxfp4.h"
 #include "kernels/cpu/dense_rows.h"
 #include "kernels/cpu/isa.h"
@@ -133,6 +134,22 @@ inline int64_t direct_max_rows(bool int8_gemv) { return int8_gemv ? kInt8GemvMax
 
 void direct_tile(const Problem& pb, int tokens, int64_t e, int64_t row0, int64_t o0, int64_t o1, Scratch& s) {
   const Mxfp4Weight& w = pb.weights[e];
+  if (w.packed) {
+    s.reserve_dots();
+    PackedGemvJob job;
+    job.packed = w.packed;
+    job.groups = (w.out + kInt8GroupRows - 1) / kInt8GroupRows;
+    job.nb = w.in / kMxfp4BlockSize;
+    job.x = pb.q;
+    job.rows = pb.groups.row_index ? pb.groups.row_index + row0 : nullptr;
+    job.row0 = row0;
+    job.tokens = tokens;
+    job.res = s.dots.data();
+    job.res_ld = kTileRows;
+    packed_gemv_rows_avx512(job, o0, o1);
+    for (int t = 0; t < tokens; ++t) finish_row(pb, e, row0 + t, o0, o1, s.dots.data() + t * kTileRows);
+    return;
+  }
   if (pb.gemv_q) {
     const int8_t* q[kInt8GemvMaxTokens];
     const float* xs[kInt8GemvMaxTokens];
@@ -228,8 +245,12 @@ void gemm_tile(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_t o0,
 void gemm_tile_int8(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_t o0, int64_t o1, Scratch& s) {
   const Mxfp4Weight& w = pb.weights[e];
   const int64_t nb = pb.in / kMxfp4BlockSize;
-  decode_tile_int8_avx512(w.blocks, w.scales, w.stride(), nb, o0, o1, mxfp4_scale_table().data(), s.qtile.data(),
-                          s.qscale.data());
+  if (w.packed)
+    decode_tile_packed_avx512(w.packed, (w.out + kInt8GroupRows - 1) / kInt8GroupRows, nb, o0, o1, s.qtile.data(),
+                              s.qscale.data());
+  else
+    decode_tile_int8_avx512(w.blocks, w.scales, w.stride(), nb, o0, o1, mxfp4_scale_table().data(), s.qtile.data(),
+                            s.qscale.data());
   Int8TileJob job;
   job.w = s.qtile.data();
   job.wscale = s.qscale.data();
@@ -250,7 +271,8 @@ void gemm_tile_int8(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_
 // One work item: expert e, weight rows [o0, o1), all of e's input rows.
 void run_item(const Problem& pb, int64_t e, int64_t o0, int64_t o1, Scratch& scratch) {
   const int64_t r0 = pb.groups.offsets[e], m = pb.groups.offsets[e + 1] - r0;
-  if (m <= direct_max_rows(pb.gemv_q != nullptr)) return direct_tile(pb, static_cast<int>(m), e, r0, o0, o1, scratch);
+  const int64_t gemv_rows = pb.weights[e].packed ? kPackedGemvMaxTokens : direct_max_rows(pb.gemv_q != nullptr);
+  if (m <= gemv_rows) return direct_tile(pb, static_cast<int>(m), e, r0, o0, o1, scratch);
   if (pb.q) {
     scratch.reserve_int8(pb.in);
     return gemm_tile_int8(pb, e, r0, r0 + m, o0, o1, scratch);
@@ -265,9 +287,11 @@ uint64_t next_call_id() {
 }
 
 // The source rows of every GEMM-path expert as int8 (once per call, not per tile): all of
-// x's rows when any expert has more than direct_max_rows(true) rows, else none (null).
-const Int8Rows* quantize_inputs(ThreadPool& pool, const float* x, const ExpertGroups& groups, int64_t in) {
-  bool any = false;
+// x's rows when any expert has more than direct_max_rows(true) rows or the weights are
+// packed (whose GEMV reads this layout too), else none (null).
+const Int8Rows* quantize_inputs(ThreadPool& pool, const float* x, const ExpertGroups& groups, int64_t in,
+                                bool packed) {
+  bool any = packed;
   for (int64_t e = 0; e < groups.groups && !any; ++e)
     any = groups.offsets[e + 1] - groups.offsets[e] > direct_max_rows(true);
   if (!any) return nullptr;
@@ -309,6 +333,10 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
   thread_local std::vector<float> split;
   const auto split_size = static_cast<size_t>(groups.groups * kMxfp4GemvMaxTokens * in);
   const bool int8 = precision == Precision::kFast && grouped_mxfp4_int8_supported(allow_avx512);
+  // Packed weights (kernels/cpu/mxfp4_int8.h) exist only where this int8 path runs.
+  const bool packed = weights[0].packed != nullptr;
+  if (packed && !int8)
+    GOSSAMER_THROW(kInternal, "grouped_mxfp4: experts repacked for the int8 kernels, but this call is not fast/VNNI");
   if (!int8 && split.size() < split_size) split.resize(split_size);
   // Fast mode: the GEMV rows as int8 instead (kernels/cpu/mxfp4_int8.h), same slots.
   thread_local std::vector<int8_t> gemv_q;
@@ -322,7 +350,7 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
   }
   for (int64_t e = 0; e < groups.groups; ++e) {
     const int64_t r0 = groups.offsets[e], m = groups.offsets[e + 1] - r0;
-    if (m > direct_max_rows(int8)) continue;
+    if (packed || m > direct_max_rows(int8)) continue;
     for (int64_t t = 0; t < m; ++t) {
       const int64_t r = r0 + t, slot = e * (int8 ? kInt8GemvMaxTokens : kMxfp4GemvMaxTokens) + t;
       const float* xr = x + (groups.row_index ? int64_t{groups.row_index[r]} : r) * in;
@@ -344,8 +372,8 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
                    allow_avx512 && active_isa() == Isa::kAvx512,
                    split.data(),
                    next_call_id(),
-                   int8 ? quantize_inputs(pool, x, groups, in) : nullptr,
-                   int8 ? gemv_q.data() : nullptr,
+                   int8 ? quantize_inputs(pool, x, groups, in, packed) : nullptr,
+                   int8 && !packed ? gemv_q.data() : nullptr,
                    gemv_xs.data(),
                    gemv_corr.data(),
                    pairs};

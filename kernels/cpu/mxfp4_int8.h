@@ -88,4 +88,42 @@ struct Int8GemvJob {
 // res[t * res_ld + (r - r_begin)] = Σ_k W[r, k] · x_t[k] for r in [r_begin, r_end).
 void int8_gemv_rows_avx512(const Int8GemvJob& job, int64_t r_begin, int64_t r_end);
 
+// ---- Expert weights repacked at load (kernels/weight_prep.cpp, precision fast) ----
+// The packed layout of one [out, in] MXFP4 matrix, groups = ceil(out / 16) (the last group
+// padded with zero codes and zero scales):
+//   blocks: [groups][nb][256] bytes. Per group of 16 rows and block g, 8 chunks of 32 bytes,
+//     chunk c for k = 32g + 4c .. +3: byte 4j + i holds row j's e2m1 code for k = 32g + 4c
+//     + i in its low nibble and row j + 8's in its high nibble. One broadcast, shift, AND
+//     and vpshufb turn a chunk into the decoded tile's 64-byte line (lane i = row i).
+//   then scales: [groups][nb][16] e8m0 bytes, one per row.
+// The same bytes as the stored layout (padding aside); nothing is transposed per step.
+inline constexpr int64_t kPackedGroupBlockBytes = 256;
+// Bytes of the packed matrix: groups * nb * (256 + 16) (no inline helper: see the top).
+
+// Groups [g0, g1) of the packed matrix at dst, from the stored layout (row r's blocks at
+// blocks + r * stride * 16, scales at scales + r * stride).
+void pack_groups_avx512(const uint8_t* blocks, const uint8_t* scales, int64_t stride, int64_t nb, int64_t out,
+                        int64_t g0, int64_t g1, const float* scale_table, uint8_t* dst);
+
+// Rows [o0, o1) (o0 a multiple of 16) of a packed matrix of `groups` groups into the tile
+// layout of decode_tile_int8_avx512 (same dst and wscale).
+void decode_tile_packed_avx512(const uint8_t* packed, int64_t groups, int64_t nb, int64_t o0, int64_t o1,
+                               uint8_t* dst, float* wscale);
+
+// The GEMV of experts with few rows on packed weights: the rows come quantised as for the
+// tile path (Int8Rows), token t's source row is rows[t] if rows is set, else row0 + t.
+inline constexpr int kPackedGemvMaxTokens = 6;
+struct PackedGemvJob {
+  const uint8_t* packed = nullptr;
+  int64_t groups = 0, nb = 0;
+  const Int8Rows* x = nullptr;
+  const int32_t* rows = nullptr;
+  int64_t row0 = 0;
+  int tokens = 1;  // 1..kPackedGemvMaxTokens
+  float* res = nullptr;
+  int64_t res_ld = 0;
+};
+// res[t * res_ld + (o - o0)] = Σ_k W[o, k] · x_t[k] for o in [o0, o1), o0 a multiple of 16.
+void packed_gemv_rows_avx512(const PackedGemvJob& job, int64_t o0, int64_t o1);
+
 }  // namespace gossamer::kernels::cpu

@@ -14,6 +14,8 @@
 // mode's vector exp (about 2e-7 relative).
 // The AVX2 path (no VNNI, or GOSSAMER_CPU_ISA=avx2) runs the exact kernel in fast mode:
 // checked bit for bit against precision exact.
+// The same bounds hold for experts repacked at load (kernels/cpu/mxfp4_pack.h: the packed
+// GEMV up to 6 rows, the packed tile decode above), where the int8 kernels run.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,6 +25,7 @@
 
 #include "core/mxfp4.h"
 #include "kernels/cpu/grouped_mxfp4.h"
+#include "kernels/cpu/mxfp4_pack.h"
 #include "kernels/ref/grouped_mxfp4.h"
 #include "kernels/ref/swiglu.h"
 #include "moe_test_data.h"
@@ -200,6 +203,62 @@ TEST_P(GroupedMxfp4Int8Test, SwigluWithinInt8Bounds) {
   cpu::grouped_mxfp4(pool, avx2_exact.data(), x.data(), g, w.views.data(), bias.data(), &swiglu, false,
                      Precision::kExact);
   EXPECT_EQ(avx2_fast, avx2_exact);
+}
+
+// A case's experts in the packed layout, as kernels/weight_prep.cpp makes them in fast mode.
+struct PackedExperts {
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<Mxfp4Weight> views;
+  explicit PackedExperts(const std::vector<Mxfp4Weight>& stored) {
+    for (const auto& w : stored) {
+      bytes.emplace_back(size_t(cpu::packed_mxfp4_bytes(w)), uint8_t{0xAB});  // every byte is written
+      cpu::pack_mxfp4(*test::exec3().pool, w, bytes.back().data());
+      views.push_back(w);
+      views.back().packed = bytes.back().data();
+    }
+  }
+};
+
+TEST_P(GroupedMxfp4Int8Test, PackedWeightsWithinInt8Bounds) {
+  if (!cpu::packs_expert_weights(Precision::kFast)) GTEST_SKIP() << "no AVX-512 VNNI: experts are never packed";
+  const auto c = GetParam();
+  const Int8GemmProblem p(c, 51);
+  const PackedExperts packed(p.w.views);
+  ThreadPool& pool = *test::exec3().pool;
+  const size_t n = size_t(p.g.rows() * c.out);
+  std::vector<float> fast(n), exact_ref(n);
+  cpu::grouped_mxfp4(pool, fast.data(), p.x.data(), p.g, packed.views.data(), p.bias.data(), nullptr, true,
+                     Precision::kFast);
+  ref::grouped_mxfp4_linear(exact_ref.data(), p.x.data(), p.g, p.w.views.data(), p.bias.data());
+  const auto oracle = int8gemm_oracle(p.x, p.g, p.w.views.data(), p.bias.data());
+  for (size_t i = 0; i < n; ++i) {
+    ASSERT_LE(std::fabs(double(fast[i]) - double(exact_ref[i])), oracle.quant_tol[i]) << "output " << i;
+    ASSERT_NEAR(double(fast[i]), oracle.emul[i], oracle.round_tol[i]) << "output " << i;
+  }
+  // SwiGLU on the same packed experts: the epilogue's bound, as above.
+  const int64_t half = c.out / 2;
+  const cpu::SwigluEpilogue swiglu{1.702f, 7.f};
+  std::vector<float> act(size_t(p.g.rows() * half)), act_ref(act.size());
+  cpu::grouped_mxfp4(pool, act.data(), p.x.data(), p.g, packed.views.data(), p.bias.data(), &swiglu, true,
+                     Precision::kFast);
+  ref::grouped_mxfp4_swiglu(act_ref.data(), p.x.data(), p.g, p.w.views.data(), p.bias.data(), 1.702f, 7.f);
+  for (size_t i = 0; i < act.size(); ++i) {
+    const size_t r = i / size_t(half), j = i % size_t(half);
+    const double dg = oracle.quant_tol[r * size_t(c.out) + 2 * j], dl = oracle.quant_tol[r * size_t(c.out) + 2 * j + 1];
+    const double tol = 1.1 * (8.0 + dl) * dg + 7.0 * dl + 1e-5 * (1.0 + std::fabs(act_ref[i]));
+    ASSERT_LE(std::fabs(double(act[i]) - double(act_ref[i])), tol) << "output " << i;
+  }
+}
+
+// Packed weights outside fast mode are a bug in the caller (only fast/VNNI packs them).
+TEST(GroupedMxfp4Packed, RefusedOutsideTheInt8Path) {
+  if (!cpu::packs_expert_weights(Precision::kFast)) GTEST_SKIP() << "no AVX-512 VNNI: experts are never packed";
+  const Int8GemmProblem p(kInt8GemmCases[0], 61);
+  const PackedExperts packed(p.w.views);
+  std::vector<float> y(size_t(p.g.rows() * kInt8GemmCases[0].out));
+  EXPECT_THROW(cpu::grouped_mxfp4(*test::exec3().pool, y.data(), p.x.data(), p.g, packed.views.data(), p.bias.data(),
+                                  nullptr, true, Precision::kExact),
+               Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GroupedMxfp4Int8Test, ::testing::ValuesIn(kInt8GemmCases),

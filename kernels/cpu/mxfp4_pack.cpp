@@ -1,0 +1,29 @@
+#include "kernels/cpu/mxfp4_pack.h"
+
+#include "core/error.h"
+#include "core/mxfp4.h"
+#include "kernels/cpu/grouped_mxfp4.h"
+#include "kernels/cpu/mxfp4_int8.h"
+
+namespace gossamer::kernels::cpu {
+
+bool packs_expert_weights(Precision precision) {
+  return precision == Precision::kFast && grouped_mxfp4_int8_supported(true);
+}
+
+int64_t packed_mxfp4_bytes(const Mxfp4Weight& w) {
+  const int64_t groups = (w.out + kInt8GroupRows - 1) / kInt8GroupRows, nb = w.in / kMxfp4BlockSize;
+  const int64_t bytes = groups * nb * (kPackedGroupBlockBytes + kInt8GroupRows);
+  return (bytes + 63) / 64 * 64;
+}
+
+void pack_mxfp4(ThreadPool& pool, const Mxfp4Weight& w, uint8_t* dst) {
+  GOSSAMER_CHECK(w.in % kMxfp4BlockSize == 0, "pack_mxfp4: in = {} is not a multiple of 32", w.in);
+  const int64_t groups = (w.out + kInt8GroupRows - 1) / kInt8GroupRows, nb = w.in / kMxfp4BlockSize;
+  const float* table = mxfp4_scale_table().data();
+  pool.parallel_for(groups, 8, [&](int64_t g0, int64_t g1) {
+    pack_groups_avx512(w.blocks, w.scales, w.stride(), nb, w.out, g0, g1, table, dst);
+  });
+}
+
+}  // namespace gossamer::kernels::cpu

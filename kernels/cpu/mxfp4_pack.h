@@ -1,0 +1,24 @@
+#pragma once
+// Expert weights repacked at load for the int8 kernels of precision fast (the packed
+// layout of kernels/cpu/mxfp4_int8.h). kernels/weight_prep.cpp calls this once per expert
+// matrix; the kernels then read only the packed copy, and the stored pages are given back.
+#include <cstdint>
+
+#include "core/thread_pool.h"
+#include "kernels/exec.h"
+#include "kernels/mxfp4_linear.h"
+
+namespace gossamer::kernels::cpu {
+
+// Whether a CPU run at this precision reads packed expert weights: precision fast with the
+// int8 expert kernels available (AVX-512 path chosen, VNNI present).
+bool packs_expert_weights(Precision precision);
+
+// Bytes of w in the packed layout, a multiple of 64.
+int64_t packed_mxfp4_bytes(const Mxfp4Weight& w);
+
+// w (stored layout, any stride) into dst (packed_mxfp4_bytes(w) bytes, 64-byte aligned),
+// its groups of 16 rows split over the pool.
+void pack_mxfp4(ThreadPool& pool, const Mxfp4Weight& w, uint8_t* dst);
+
+}  // namespace gossamer::kernels::cpu
