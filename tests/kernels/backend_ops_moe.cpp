@@ -8,6 +8,7 @@
 
 #include "backend_ops.h"
 #include "kernels/cpu/grouped_mxfp4.h"
+#include "kernels/cpu/mxfp4_pack.h"
 #include "kernels/grouped_mxfp4.h"
 #include "kernels/moe_combine.h"
 #include "kernels/moe_permute.h"
@@ -105,8 +106,10 @@ std::vector<float> int8_block_roundtrip(std::vector<float> x) {
 
 // Both grouped GEMM variants; the SwiGLU one when `swiglu`. `fast`: Precision::kFast, whose
 // int8 path (AVX-512 VNNI) is checked against the oracle on the int8-rounded input; where
-// that path is absent fast runs the exact kernel against the plain oracle.
-std::vector<ShapeError> run_grouped(const Exec& exact_exec, bool swiglu, bool fast = false) {
+// that path is absent fast runs the exact kernel against the plain oracle. `packed`: the
+// experts repacked as the engine does at load in fast mode (kernels/cpu/mxfp4_pack.h),
+// where it does (int8 path present).
+std::vector<ShapeError> run_grouped(const Exec& exact_exec, bool swiglu, bool fast = false, bool packed = false) {
   Exec exec = exact_exec;
   if (fast) exec.precision = Precision::kFast;
   const bool int8 = fast && cpu::grouped_mxfp4_int8_supported();
@@ -132,6 +135,18 @@ std::vector<ShapeError> run_grouped(const Exec& exact_exec, bool swiglu, bool fa
         d_views[e].blocks = d_blocks.ptr() + (w.views[e].blocks - w.blocks.data());
         d_views[e].scales = d_scales.ptr() + (w.views[e].scales - w.scales.data());
       }
+      std::vector<uint8_t> packed_bytes;
+      if (packed && int8) {
+        int64_t total = 0;
+        for (const auto& v : w.views) total += cpu::packed_mxfp4_bytes(v);
+        packed_bytes.resize(size_t(total));
+        uint8_t* at = packed_bytes.data();
+        for (auto& v : d_views) {
+          cpu::pack_mxfp4(exec.threads(), v, at);
+          v.packed = at;
+          at += cpu::packed_mxfp4_bytes(v);
+        }
+      }
       const ExpertGroups dg{d_offsets.ptr(), s.local.count, d_rows.ptr()};
       const float* db = with_bias ? d_bias.ptr() : nullptr;
       if (swiglu) {
@@ -142,7 +157,8 @@ std::vector<ShapeError> run_grouped(const Exec& exact_exec, bool swiglu, bool fa
         ref::grouped_mxfp4_linear(yr.data(), x_oracle.data(), g, w.views.data(), b);
       }
       const auto y = d_y.host();
-      errs.push_back({describe(s) + fmt::format(" out={}{}{}", out, with_bias ? " bias" : "", int8 ? " int8" : ""),
+      errs.push_back({describe(s) + fmt::format(" out={}{}{}{}", out, with_bias ? " bias" : "", int8 ? " int8" : "",
+                                                 packed_bytes.empty() ? "" : " packed"),
                       test::rel_err(y, yr)});
     }
   return errs;
@@ -157,6 +173,13 @@ const BackendOpRegistration kGroupedLinearFast{BackendOp{
     "grouped_mxfp4_linear_fast", 1e-5, {Device::kCPU}, [](const Exec& exec) { return run_grouped(exec, false, true); }}};
 const BackendOpRegistration kGroupedSwigluFast{BackendOp{
     "grouped_mxfp4_swiglu_fast", 1e-5, {Device::kCPU}, [](const Exec& exec) { return run_grouped(exec, true, true); }}};
+
+const BackendOpRegistration kGroupedLinearFastPacked{BackendOp{
+    "grouped_mxfp4_linear_fast_packed", 1e-5, {Device::kCPU},
+    [](const Exec& exec) { return run_grouped(exec, false, true, true); }}};
+const BackendOpRegistration kGroupedSwigluFastPacked{BackendOp{
+    "grouped_mxfp4_swiglu_fast_packed", 1e-5, {Device::kCPU},
+    [](const Exec& exec) { return run_grouped(exec, true, true, true); }}};
 
 const BackendOpRegistration kUnpermute{BackendOp{
     "moe_unpermute", 0, {Device::kCPU, Device::kCUDA}, [](const Exec& exec) {
