@@ -26,6 +26,8 @@ struct DenseRows {
   int64_t y_stride = 0;        // = out
   const float* x = nullptr;    // bf16 kernels: packed [n, x_stride] (see above); f32: plain
   const uint16_t* xb = nullptr;  // dpbf16ps kernel: x rounded to bf16 [n, x_stride]
+  const uint16_t* xh = nullptr;  // fp16 kernel: x scaled per row and rounded to fp16 [n, x_stride]
+  const float* x_unscale = nullptr;  // fp16 kernel: [n], undoes each row's power-of-two scale
   int64_t x_stride = 0;
   const void* w = nullptr;     // row r at w + r * w_stride elements
   int64_t w_stride = 0;
@@ -43,6 +45,12 @@ void dense_f32_rows_avx2(const DenseRows& job, int64_t row_begin, int64_t row_en
 void dense_bf16_rows_avx512(const DenseRows& job, int64_t row_begin, int64_t row_end);
 // Only call when the CPU also has avx512_bf16: x (job.xb) in bf16, see dense_bf16_dp.cpp.
 void dense_bf16_dp_rows_avx512(const DenseRows& job, int64_t row_begin, int64_t row_end);
+// Only call when the CPU also has avx512_fp16 (Precision::kFast, n > fast_dp_max_tokens()):
+// x in fp16 (job.xh, job.x_unscale), weights converted per tile, see dense_fp16.cpp.
+void dense_fp16_rows_avx512(const DenseRows& job, int64_t row_begin, int64_t row_end);
+// x[n, in] f32 -> xh[n, xh_stride] fp16, each row scaled by a power of two so its largest
+// |x| lies in [0.5, 1) (unscale[t] = the inverse), padding zeroed. avx512_fp16 only.
+void round_rows_fp16_avx512(const float* x, int64_t n, int64_t in, uint16_t* xh, int64_t xh_stride, float* unscale);
 // x[n, in] f32 -> xb[n, xb_stride] bf16 (round to nearest even), padding zeroed.
 void round_rows_bf16_avx512(const float* x, int64_t n, int64_t in, uint16_t* xb, int64_t xb_stride);
 

@@ -38,6 +38,7 @@ CpuFeatures detect() {
     f.avx512bw = b & bit_AVX512BW;
     f.avx512vl = b & bit_AVX512VL;
     f.avx512_vnni = c & bit_AVX512VNNI;
+    f.avx512_fp16 = d & (1u << 23);  // CPUID.(7,0):EDX.AVX512-FP16
     unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
     __cpuid_count(7, 1, a1, b1, c1, d1);
     f.avx512_bf16 = a1 & bit_AVX512BF16;
@@ -87,7 +88,7 @@ std::string isa_description() {
   const std::pair<bool, const char*> flags[] = {
       {f.avx2, "avx2"},         {f.fma, "fma"},           {f.f16c, "f16c"},
       {f.avx512f, "avx512f"},   {f.avx512bw, "avx512bw"}, {f.avx512vl, "avx512vl"},
-      {f.avx512_vnni, "avx512_vnni"}, {f.avx512_bf16, "avx512_bf16"}};
+      {f.avx512_vnni, "avx512_vnni"}, {f.avx512_bf16, "avx512_bf16"}, {f.avx512_fp16, "avx512_fp16"}};
   for (const auto& [has, name] : flags)
     if (has) (s += ' ') += name;
   return s + ")";

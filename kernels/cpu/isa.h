@@ -18,7 +18,7 @@ enum class Isa { kAvx2, kAvx512 };
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false;
-  bool avx512_vnni = false, avx512_bf16 = false;
+  bool avx512_vnni = false, avx512_bf16 = false, avx512_fp16 = false;
 };
 
 // Detected once, on first use.

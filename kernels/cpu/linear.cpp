@@ -59,6 +59,14 @@ bool linear_fast_rounds_x(Isa isa, int64_t n) {
   return n <= fast_dp_max_tokens() && isa == Isa::kAvx512 && cpu_features().avx512_bf16;
 }
 
+bool linear_fast_uses_fp16(Isa isa, int64_t n) {
+  // From 32 tokens: each thread converts its weight tile to fp16 once per call, which the
+  // FMA kernel's widening beats below that (bench_kernels qkv 5120x2880, 2 threads: n = 16
+  // 188 vs 221 GFLOP/s; n = 128 311 vs 227).
+  constexpr int64_t kFp16MinTokens = 32;
+  return n >= kFp16MinTokens && n > fast_dp_max_tokens() && isa == Isa::kAvx512 && cpu_features().avx512_fp16;
+}
+
 void linear_with_isa(Isa isa, ThreadPool& pool, float* y, const float* x, int64_t n, const DenseWeight& w,
                      const float* bias, Precision precision) {
   if (!isa_supported(isa, cpu_features()))
@@ -76,7 +84,17 @@ void linear_with_isa(Isa isa, ThreadPool& pool, float* y, const float* x, int64_
   // Scratch for the packed x, reused across calls by each calling thread.
   thread_local std::vector<float> packed;
   thread_local std::vector<uint16_t> rounded;
-  if (w.dtype == DType::kBF16 && precision == Precision::kFast && linear_fast_rounds_x(isa, n)) {
+  thread_local std::vector<float> unscale;
+  if (w.dtype == DType::kBF16 && precision == Precision::kFast && linear_fast_uses_fp16(isa, n)) {
+    job.x_stride = (w.in + kAvx512Bf16Block - 1) / kAvx512Bf16Block * kAvx512Bf16Block;
+    if (rounded.size() < size_t(n * job.x_stride + 32)) rounded.resize(size_t(n * job.x_stride + 32));
+    if (unscale.size() < size_t(n)) unscale.resize(size_t(n));
+    uint16_t* xh = rounded.data() + (64 - reinterpret_cast<uintptr_t>(rounded.data()) % 64) % 64 / 2;
+    round_rows_fp16_avx512(x, n, w.in, xh, job.x_stride, unscale.data());
+    job.xh = xh;
+    job.x_unscale = unscale.data();
+    kernel = dense_fp16_rows_avx512;
+  } else if (w.dtype == DType::kBF16 && precision == Precision::kFast && linear_fast_rounds_x(isa, n)) {
     job.x_stride = (w.in + kAvx512Bf16Block - 1) / kAvx512Bf16Block * kAvx512Bf16Block;
     // 64-byte aligned rows (x_stride is whole lines): no x load of the kernel splits a line.
     if (rounded.size() < size_t(n * job.x_stride + 32)) rounded.resize(size_t(n * job.x_stride + 32));

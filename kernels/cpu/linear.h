@@ -13,7 +13,9 @@ namespace gossamer::kernels::cpu {
 // dpbf16ps. Every other case runs the exact kernel: the AVX2 path has no bf16 dot product
 // (widening bf16 x back to f32 would only add work), f32 weights have no bf16 pairs, and
 // for more tokens the exact FMA kernel was faster on the machine this was tuned on (see
-// kernels/cpu/avx512/dense_bf16_dp.cpp).
+// kernels/cpu/avx512/dense_bf16_dp.cpp). Prefill-sized n (>= 32) in kFast on a CPU with avx512_fp16: x is
+// scaled per row and rounded to fp16, the weights are converted to fp16 per tile, and
+// vfmadd231ph does the products (kernels/cpu/avx512/dense_fp16.cpp; linear_fast_uses_fp16).
 void linear(ThreadPool& pool, float* y, const float* x, int64_t n, const DenseWeight& w,
             const float* bias /*[out] or null*/, Precision precision = Precision::kExact);
 
@@ -30,6 +32,8 @@ void set_fast_dp_max_tokens(int64_t n);
 
 // Does linear_with_isa(isa, ..., n, bf16 weights, ..., kFast) round x to bf16 on this CPU?
 bool linear_fast_rounds_x(Isa isa, int64_t n);
+// ... or take the fp16 kernel (n >= 32 and > fast_dp_max_tokens(), avx512_fp16)?
+bool linear_fast_uses_fp16(Isa isa, int64_t n);
 
 // out[n, dim] = f32(table[ids[i], :])
 void embedding_lookup(ThreadPool& pool, float* out, const DenseWeight& table,

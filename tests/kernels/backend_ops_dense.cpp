@@ -79,6 +79,7 @@ const BackendOpRegistration kLinearFast{BackendOp{
       for (auto [n, out, in, stride] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 33, 64, 0}, {3, 70, 96, 0},
                                         {2, 41, 90, 96}, {17, 128, 2880, 0}, {64, 200, 96, 0}, {1, 9, 4096, 0}}) {
         const int64_t rs = stride ? stride : in;
+        if (cpu::linear_fast_uses_fp16(cpu::active_isa(), n)) continue;  // linear_fast_fp16 below
         const bool rounds = cpu::linear_fast_rounds_x(cpu::active_isa(), n);
         auto wb = test::random_bf16(size_t(out * rs), 3);
         const DenseWeight w{wb.data(), DType::kBF16, out, in, stride};
@@ -88,6 +89,32 @@ const BackendOpRegistration kLinearFast{BackendOp{
         if (rounds) ref::linear_bf16_x(yr.data(), x.data(), n, w, bias.data());
         else ref::linear(yr.data(), x.data(), n, w, bias.data());
         errs.push_back({fmt::format("n={} out={} in={} stride={}{}", n, out, in, rs, rounds ? " bf16 x" : ""),
+                        test::rel_err(y, yr)});
+      }
+      return errs;
+    }}};
+
+// Precision::kFast for prefill-sized n on a CPU with AVX512-FP16 (kernels/cpu/avx512/
+// dense_fp16.cpp): x rounded to 11 bits after a power-of-two scale and fp16 partial sums of
+// 32 products, against the exact oracle: an RMS error of a few 1e-4 (below the 2^-9 of
+// rounding x to bf16, which the decode path does); the tolerance is 3e-3. Without
+// AVX512-FP16 these n run the exact kernel, held to the same oracle.
+const BackendOpRegistration kLinearFastFp16{BackendOp{
+    "linear_fast_fp16", 3e-3, {Device::kCPU}, [](const Exec& exact_exec) {
+      Exec exec = exact_exec;
+      exec.precision = Precision::kFast;
+      std::vector<ShapeError> errs;
+      for (auto [n, out, in, stride] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{32, 33, 64, 0}, {37, 128, 2880, 0},
+                                        {64, 200, 96, 0}, {33, 41, 90, 96}, {40, 2880, 4096, 0}}) {
+        const int64_t rs = stride ? stride : in;
+        auto wb = test::random_bf16(size_t(out * rs), 3);
+        const DenseWeight w{wb.data(), DType::kBF16, out, in, stride};
+        auto x = test::random_vec(size_t(n * in), 4), bias = test::random_vec(size_t(out), 5);
+        std::vector<float> y(size_t(n * out)), yr(y.size());
+        linear(exec, y.data(), x.data(), n, w, bias.data());
+        ref::linear(yr.data(), x.data(), n, w, bias.data());
+        errs.push_back({fmt::format("n={} out={} in={} stride={}{}", n, out, in, rs,
+                                    cpu::linear_fast_uses_fp16(cpu::active_isa(), n) ? " fp16" : ""),
                         test::rel_err(y, yr)});
       }
       return errs;

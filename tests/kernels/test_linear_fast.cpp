@@ -3,7 +3,9 @@
 // tokens; the tests raise that so the kernel's tile path for many tokens is covered too):
 // it must match the oracle on rounded x (ref::linear_bf16_x) as closely as the exact
 // kernel matches ref::linear, and stay within the bf16 rounding bound of the exact
-// oracle. Everywhere else fast must be the exact kernel, bit for bit.
+// oracle. More tokens on a CPU with AVX512-FP16 take the fp16 kernel (its bounds are
+// tests/kernels/test_linear_fp16.cpp; here only a coarse check against the exact oracle).
+// Everywhere else fast must be the exact kernel, bit for bit.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -47,6 +49,12 @@ void check_fast_linear(Isa isa, const FastLinearCase& c, bool with_bias) {
   const float* bias = with_bias ? b.data() : nullptr;
   std::vector<float> y(size_t(c.n * c.out), -7.f), y_exact(y.size(), -7.f);
   cpu::linear_with_isa(isa, test::exec3().threads(), y.data(), x.data(), c.n, w, bias, Precision::kFast);
+  if (cpu::linear_fast_uses_fp16(isa, c.n)) {
+    std::vector<float> yx(y.size());
+    ref::linear(yx.data(), x.data(), c.n, w, bias);
+    EXPECT_LT(test::rel_err(y, yx), 3e-3) << "the fp16 kernel (n = " << c.n << ")";
+    return;
+  }
   if (!cpu::linear_fast_rounds_x(isa, c.n)) {
     cpu::linear_with_isa(isa, test::exec3().threads(), y_exact.data(), x.data(), c.n, w, bias, Precision::kExact);
     EXPECT_EQ(y, y_exact) << "fast without avx512_bf16 must run the exact kernel";
@@ -96,7 +104,8 @@ TEST(LinearFast, LargeShapes) {
   }
 }
 
-// The default split: decode-sized n rounds x, more tokens run the exact kernel.
+// The default split: decode-sized n rounds x to bf16; more tokens take the fp16 kernel
+// where the CPU has AVX512-FP16, else the exact kernel.
 TEST(LinearFast, DefaultSplitByTokens) {
   for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
     if (!cpu::isa_supported(isa, cpu::cpu_features())) continue;
