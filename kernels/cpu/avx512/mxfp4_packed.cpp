@@ -30,7 +30,7 @@ alignas(16) constexpr int8_t kPackedCodeU8[16] = {12, 13, 14, 15, 16, 18, 20, 24
 // second) -> its code. 12 maps to code 0 (+0; -0 decodes to the same byte and value).
 alignas(16) constexpr int8_t kValueToCodeLow[16] = {15, 0, 0, 0, 14, 0, 13, 0, 12, 11, 10, 9, 0, 1, 2, 3};
 alignas(16) constexpr int8_t kValueToCodeHigh[16] = {4, 0, 5, 0, 6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0};
-constexpr int64_t kPrefetchBytes = 1024;  // 4 blocks of 16 rows ahead
+constexpr int64_t kPrefetchBytes = 4096;  // 16 blocks of 16 rows ahead (bench_kernels: 1024 B 23 GB/s, 4096 B 28)
 
 struct Decoder {
   __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kPackedCodeU8)));
