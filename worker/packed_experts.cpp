@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -41,6 +43,60 @@ fs::path cache_dir() {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return fs::path(x) / "gossamer";
   if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".cache" / "gossamer";
   return {};
+}
+
+// The "file" lines of a key: path -> the rest (size, mtime, inode).
+std::map<std::string, std::string> file_lines(const std::string& key) {
+  std::map<std::string, std::string> out;
+  size_t at = 0;
+  while (at < key.size()) {
+    const size_t end = std::min(key.find('\n', at), key.size());
+    const std::string line = key.substr(at, end - at);
+    at = end + 1;
+    if (line.rfind("file ", 0) != 0) continue;
+    // "file <path> <size> <mtime> <inode>": the path may hold spaces, the last three do not.
+    size_t cut = line.size();
+    for (int i = 0; i < 3 && cut != std::string::npos && cut > 0; ++i) cut = line.rfind(' ', cut - 1);
+    if (cut == std::string::npos || cut <= 5) continue;
+    out[line.substr(5, cut - 5)] = line.substr(cut + 1);
+  }
+  return out;
+}
+
+// The key stored in a cache file's header ("" if it has none).
+std::string stored_key(const fs::path& file) {
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  if (!f) return {};
+  std::string head(64 * 1024, '\0');
+  head.resize(std::fread(head.data(), 1, head.size(), f));
+  std::fclose(f);
+  if (head.rfind(kMagic, 0) != 0) return {};
+  const size_t nl = head.find('\n', sizeof kMagic - 1);
+  if (nl == std::string::npos) return {};
+  return head.substr(nl + 1);  // as much of the key as the first 64 KB hold: the file lines lead
+}
+
+// Deletes cache files made for an earlier state of the same checkpoint files (same paths,
+// another size, mtime or inode): nothing can use them any more. Files of other slices or
+// other checkpoints stay. A process still mapping a deleted file keeps its pages.
+void remove_stale(const fs::path& dir, const std::string& key, const fs::path& keep) {
+  const auto mine = file_lines(key);
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const fs::path p = entry.path();
+    const std::string name = p.filename().string();
+    if (p == keep || name.rfind("packed-experts-", 0) != 0 || p.extension() != ".bin") continue;
+    const auto theirs = file_lines(stored_key(p));
+    if (theirs.empty() || theirs.size() != mine.size()) continue;
+    bool same_paths = true, changed = false;
+    for (const auto& [path, stats] : mine) {
+      const auto it = theirs.find(path);
+      if (it == theirs.end()) same_paths = false;
+      else if (it->second != stats) changed = true;
+    }
+    if (same_paths && changed && fs::remove(p, ec))
+      spdlog::info("packed experts: removed {} (made for an earlier state of the same checkpoint)", p.string());
+  }
 }
 
 }  // namespace
@@ -143,6 +199,7 @@ std::shared_ptr<PackedExpertStore> PackedExpertStore::open(const ModelWeights& w
   s->final_path_ = path.string();
   s->where_ = path.string() + " (new)";
   s->header_ = header;  // written by commit(), after the data
+  s->key_ = key;
   return s;
 }
 
@@ -161,6 +218,7 @@ void PackedExpertStore::commit() {
   }
   tmp_path_.clear();
   ready_ = true;
+  remove_stale(fs::path(final_path_).parent_path(), key_, final_path_);
   where_ = final_path_ + " (written now)";
 }
 

@@ -13,7 +13,9 @@
 // full, so a hash collision or a changed checkpoint is caught) and the packed bytes. The
 // key names every checkpoint file (path, size, mtime, inode) and, for each expert matrix
 // in order, its tensors, byte offsets, shape and stride. Written to a temporary name,
-// synced, then renamed, so a reader never sees a partial file.
+// synced, then renamed, so a reader never sees a partial file; then files made for an
+// earlier state of the same checkpoint files (same paths, other size/mtime/inode) are
+// deleted, so rewriting a checkpoint does not leave 10 GB files behind.
 // Cache dir: $GOSSAMER_CACHE_DIR, else $XDG_CACHE_HOME/gossamer, else ~/.cache/gossamer;
 // GOSSAMER_CACHE_DIR=off, an unwritable directory or too little free disk space keeps the
 // packed copy in memory instead (packed on every start; the log says why).
@@ -52,7 +54,7 @@ class PackedExpertStore {
   void* map_ = nullptr;         // the cache file's mapping (header + data)
   uint64_t map_bytes_ = 0;
   int fd_ = -1;
-  std::string tmp_path_, final_path_, header_;
+  std::string tmp_path_, final_path_, header_, key_;
 };
 
 // The key of a rank's packed experts (exposed for tests).

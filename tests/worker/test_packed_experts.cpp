@@ -78,6 +78,38 @@ TEST(PackedExpertStore, KeepsWhatWasCommittedForTheSameWeights) {
   EXPECT_FALSE(stale->ready()) << "a damaged header must not be trusted";
 }
 
+// A cache file with this header (the format of worker/packed_experts.cpp) and some data.
+void write_cache_file(const std::filesystem::path& p, const std::string& key) {
+  std::ofstream f(p, std::ios::binary);
+  const std::string header = "GOSSAMER-PACKED-EXPERTS-1\n" + std::to_string(key.size()) + "\n" + key;
+  f << header << std::string(4096, 'x');
+}
+
+TEST(PackedExpertStore, CommitRemovesFilesOfAnEarlierStateOfTheSameCheckpoint) {
+  TempDir cache;
+  CacheDirOverride env(cache.path().string());
+  const ModelWeights w = load_weights(model::Checkpoint::open(tiny_dir()));
+  const std::string key = packed_experts_key(w);
+  // The same file paths with another inode (a checkpoint rewritten in place): stale.
+  std::string stale = key;
+  const size_t file_line = stale.find("\nfile ");
+  ASSERT_NE(file_line, std::string::npos) << key;
+  const size_t line_end = stale.find('\n', file_line + 1);
+  const size_t last_space = stale.rfind(' ', line_end);
+  stale.replace(last_space + 1, line_end - last_space - 1, "999999999");  // another inode
+  write_cache_file(cache / "packed-experts-00000000000000aa.bin", stale);
+  // Another slice of the same, unchanged files; and an unrelated checkpoint: both stay.
+  write_cache_file(cache / "packed-experts-00000000000000bb.bin", key + "7 other-slice\n");
+  write_cache_file(cache / "packed-experts-00000000000000cc.bin", "gossamer packed experts v1\nfile /elsewhere/m.safetensors 1 2.000000003 4\n");
+  auto store = PackedExpertStore::open(w, 1 << 20);
+  ASSERT_FALSE(store->ready());
+  store->commit();
+  EXPECT_FALSE(std::filesystem::exists(cache / "packed-experts-00000000000000aa.bin"));
+  EXPECT_TRUE(std::filesystem::exists(cache / "packed-experts-00000000000000bb.bin"));
+  EXPECT_TRUE(std::filesystem::exists(cache / "packed-experts-00000000000000cc.bin"));
+  EXPECT_TRUE(PackedExpertStore::open(w, 1 << 20)->ready()) << "the new file itself stays";
+}
+
 TEST(PackedExpertStore, UncommittedFilesAreRemoved) {
   TempDir cache;
   CacheDirOverride env(cache.path().string());
