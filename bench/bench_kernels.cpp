@@ -179,16 +179,8 @@ Result bench_linear_bf16_cold(const Exec& ex, int64_t out, int64_t in) {
 // (kernels/weight_prep.cpp), so the rows time what a fast run executes. Returns the
 // packed bytes (empty when the engine would not pack) and sets each view's `packed`.
 std::vector<uint8_t> pack_like_the_engine(const Exec& ex, std::vector<Mxfp4Weight>& w) {
-  if (!ex.fast() || !cpu::packs_expert_weights(ex.precision)) return {};
-  int64_t total = 0;
-  for (const auto& v : w) total += cpu::packed_mxfp4_bytes(v);
-  std::vector<uint8_t> bytes(static_cast<size_t>(total));
-  uint8_t* dst = bytes.data();
-  for (auto& v : w) {
-    cpu::pack_mxfp4(ex.threads(), v, dst);
-    v.packed = dst;
-    dst += cpu::packed_mxfp4_bytes(v);
-  }
+  std::vector<uint8_t> bytes;
+  if (ex.fast() && cpu::packs_expert_weights(ex.precision)) cpu::pack_mxfp4_views(ex.threads(), w, bytes);
   return bytes;
 }
 const char* packed_label(const std::vector<uint8_t>& packed) { return packed.empty() ? "" : " packed"; }

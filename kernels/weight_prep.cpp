@@ -97,15 +97,29 @@ DenseWeight WeightPreparer::gathered_table(const DenseWeight& w) {
   return exec_.device == Device::kCPU ? w : dense(w);
 }
 
+namespace {
+
+// The stored bytes of w: its blocks and scales (a column slice's rows are spread over the
+// full stride, so the span runs from the first row's start to the last row's end).
+struct StoredSpans {
+  size_t blocks, scales;
+};
+StoredSpans stored_spans(const Mxfp4Weight& w) {
+  const int64_t nb = w.in / kMxfp4BlockSize, stride = w.stride();
+  return {static_cast<size_t>(((w.out - 1) * stride + nb) * kMxfp4BytesPerBlock),
+          static_cast<size_t>((w.out - 1) * stride + nb)};
+}
+
+}  // namespace
+
 Mxfp4Weight WeightPreparer::mxfp4(const Mxfp4Weight& w) {
   if (w.blocks == nullptr || w.out == 0) return w;
   const int64_t nb = w.in / kMxfp4BlockSize, stride = w.stride();
   if (exec_.device == Device::kCPU) {
-    const auto block_span = static_cast<size_t>(((w.out - 1) * stride + nb) * kMxfp4BytesPerBlock);
-    const auto scale_span = static_cast<size_t>((w.out - 1) * stride + nb);
-    prefault_pages(w.blocks, block_span);
-    prefault_pages(w.scales, scale_span);
-    bytes_ += block_span + scale_span;
+    const StoredSpans span = stored_spans(w);
+    prefault_pages(w.blocks, span.blocks);
+    prefault_pages(w.scales, span.scales);
+    bytes_ += span.blocks + span.scales;
     return w;
   }
   Mxfp4Weight d = w;
@@ -137,15 +151,13 @@ std::vector<Mxfp4Weight> WeightPreparer::packed_experts(const std::vector<Mxfp4W
     const auto bytes = static_cast<size_t>(cpu::packed_mxfp4_bytes(w));
     if (pack) {
       // The stored bytes faulted in first (one sequential read ahead of the packer).
-      const int64_t nb = w.in / kMxfp4BlockSize, stride = w.stride();
-      const auto block_span = static_cast<size_t>(((w.out - 1) * stride + nb) * kMxfp4BytesPerBlock);
-      const auto scale_span = static_cast<size_t>((w.out - 1) * stride + nb);
-      prefault_pages(w.blocks, block_span);
-      prefault_pages(w.scales, scale_span);
+      const StoredSpans span = stored_spans(w);
+      prefault_pages(w.blocks, span.blocks);
+      prefault_pages(w.scales, span.scales);
       cpu::pack_mxfp4(exec_.threads(), w, dst);
       if (release_source) {
-        release_pages(w.blocks, block_span);
-        release_pages(w.scales, scale_span);
+        release_pages(w.blocks, span.blocks);
+        release_pages(w.scales, span.scales);
       }
     } else {
       prefault_pages(dst, bytes);

@@ -179,18 +179,16 @@ std::shared_ptr<PackedExpertStore> PackedExpertStore::open(const ModelWeights& w
   const std::string tmp = path.string() + fmt::format(".tmp.{}", ::getpid());
   const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return in_memory(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
+  auto give_up = [&](const std::string& why) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return in_memory(why);
+  };
   // Reserve the blocks now: a full disk then fails here, not as SIGBUS inside the packer.
-  if (int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(file_bytes)); rc != 0) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return in_memory(fmt::format("cannot reserve {:.1f} GB in {}: {}", file_bytes / 1e9, dir.string(), std::strerror(rc)));
-  }
+  if (int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(file_bytes)); rc != 0)
+    return give_up(fmt::format("cannot reserve {:.1f} GB in {}: {}", file_bytes / 1e9, dir.string(), std::strerror(rc)));
   void* map = ::mmap(nullptr, file_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (map == MAP_FAILED) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return in_memory(fmt::format("cannot map {}: {}", tmp, std::strerror(errno)));
-  }
+  if (map == MAP_FAILED) return give_up(fmt::format("cannot map {}: {}", tmp, std::strerror(errno)));
   s->map_ = map;
   s->map_bytes_ = file_bytes;
   s->fd_ = fd;

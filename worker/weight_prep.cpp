@@ -50,10 +50,11 @@ PreparedSummary prepare_weights(ModelWeights& weights, const kernels::Exec& exec
   // Precision fast on an AVX-512 VNNI CPU: the experts in the int8 kernels' packed layout,
   // from a cache file of an earlier start or packed now (worker/packed_experts.h).
   PackedTarget packed;
-  const bool packs = exec.device == Device::kCPU && kernels::cpu::packs_expert_weights(exec.precision) &&
-                     packed_bytes(weights) > 0;
-  if (packs) {
-    weights.packed_experts = PackedExpertStore::open(weights, packed_bytes(weights));
+  const uint64_t to_pack = exec.device == Device::kCPU && kernels::cpu::packs_expert_weights(exec.precision)
+                               ? packed_bytes(weights)
+                               : 0;
+  if (to_pack > 0) {
+    weights.packed_experts = PackedExpertStore::open(weights, to_pack);
     packed.at = weights.packed_experts->data();
     packed.pack = !weights.packed_experts->ready();
     // Views into the read-only checkpoint mapping give their pages back once packed.

@@ -343,7 +343,7 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
   thread_local std::vector<float> gemv_xs;
   thread_local std::vector<int32_t> gemv_corr;
   const int64_t pairs = (in / kMxfp4BlockSize + 1) / 2, slots = groups.groups * kInt8GemvMaxTokens;
-  if (int8 && gemv_q.size() < static_cast<size_t>(slots * pairs * 64)) {
+  if (int8 && !packed && gemv_q.size() < static_cast<size_t>(slots * pairs * 64)) {
     gemv_q.resize(static_cast<size_t>(slots * pairs * 64));
     gemv_xs.resize(static_cast<size_t>(slots * pairs * 16));
     gemv_corr.resize(static_cast<size_t>(slots * pairs * 16));

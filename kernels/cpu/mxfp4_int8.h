@@ -20,6 +20,12 @@
 
 namespace gossamer::kernels::cpu {
 
+// e2m1 code -> 2 * value + 12: the unsigned weight byte of vpdpbusd in every kernel here
+// (a vpshufb table). Code 8 (-0) decodes like code 0.
+alignas(16) inline constexpr int8_t kInt8WeightCodes[16] = {12, 13, 14, 15, 16, 18, 20, 24,
+                                                            12, 11, 10, 9,  8,  6,  4,  0};
+inline constexpr int32_t kInt8WeightOffset = 12;
+
 inline constexpr int64_t kInt8GroupRows = 16;   // weight rows per 64-byte lane group
 inline constexpr int64_t kInt8GroupBytes = 512;  // one group's bytes per 32-block
 

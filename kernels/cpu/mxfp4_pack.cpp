@@ -26,4 +26,16 @@ void pack_mxfp4(ThreadPool& pool, const Mxfp4Weight& w, uint8_t* dst) {
   });
 }
 
+void pack_mxfp4_views(ThreadPool& pool, std::vector<Mxfp4Weight>& views, std::vector<uint8_t>& storage) {
+  int64_t total = 0;
+  for (const auto& v : views) total += packed_mxfp4_bytes(v);
+  storage.assign(static_cast<size_t>(total), uint8_t{0xAB});
+  uint8_t* at = storage.data();
+  for (auto& v : views) {
+    pack_mxfp4(pool, v, at);
+    v.packed = at;
+    at += packed_mxfp4_bytes(v);
+  }
+}
+
 }  // namespace gossamer::kernels::cpu

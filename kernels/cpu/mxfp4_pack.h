@@ -3,6 +3,7 @@
 // layout of kernels/cpu/mxfp4_int8.h). kernels/weight_prep.cpp calls this once per expert
 // matrix; the kernels then read only the packed copy, and the stored pages are given back.
 #include <cstdint>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "kernels/exec.h"
@@ -20,5 +21,11 @@ int64_t packed_mxfp4_bytes(const Mxfp4Weight& w);
 // w (stored layout, any stride) into dst (packed_mxfp4_bytes(w) bytes, 64-byte aligned),
 // its groups of 16 rows split over the pool.
 void pack_mxfp4(ThreadPool& pool, const Mxfp4Weight& w, uint8_t* dst);
+
+// Every view in `views` packed into one buffer, `storage` (resized), and pointed at by its
+// `packed`: the load step's packing for weights that tests and benchmarks build in memory.
+// The buffer is filled with 0xAB first, so a byte the packer missed decodes to a wrong
+// value instead of a harmless zero.
+void pack_mxfp4_views(ThreadPool& pool, std::vector<Mxfp4Weight>& views, std::vector<uint8_t>& storage);
 
 }  // namespace gossamer::kernels::cpu

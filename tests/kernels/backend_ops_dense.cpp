@@ -68,29 +68,35 @@ const BackendOpRegistration kLinear{BackendOp{
     },
     /*cuda_tolerance=*/5e-3}};  // n > 8 with bf16 weights: x rounded to bf16 for cuBLAS (2^-9 per element)
 
-// Precision::kFast (CPU): where the path rounds x to bf16 (avx512_bf16) the oracle does
-// too, and only the f32 accumulation order differs (the exact op's bound); elsewhere fast
-// is the exact kernel against the exact oracle.
+// One shape of the dense linear in Precision::kFast (CPU) against the oracle of the path
+// it takes: where x is rounded to bf16 (decode sizes, avx512_bf16) the oracle rounds it
+// too, so only the f32 accumulation order differs; the fp16 path (prefill sizes,
+// AVX512-FP16) and the exact kernel meet the exact oracle.
+ShapeError fast_linear_error(const Exec& exact_exec, int64_t n, int64_t out, int64_t in, int64_t stride) {
+  Exec exec = exact_exec;
+  exec.precision = Precision::kFast;
+  const int64_t rs = stride ? stride : in;
+  const bool rounds = cpu::linear_fast_rounds_x(cpu::active_isa(), n);
+  const bool fp16 = cpu::linear_fast_uses_fp16(cpu::active_isa(), n);
+  auto wb = test::random_bf16(size_t(out * rs), 3);
+  const DenseWeight w{wb.data(), DType::kBF16, out, in, stride};
+  auto x = test::random_vec(size_t(n * in), 4), bias = test::random_vec(size_t(out), 5);
+  std::vector<float> y(size_t(n * out)), yr(y.size());
+  linear(exec, y.data(), x.data(), n, w, bias.data());
+  if (rounds) ref::linear_bf16_x(yr.data(), x.data(), n, w, bias.data());
+  else ref::linear(yr.data(), x.data(), n, w, bias.data());
+  return {fmt::format("n={} out={} in={} stride={}{}", n, out, in, rs, rounds ? " bf16 x" : fp16 ? " fp16" : ""),
+          test::rel_err(y, yr)};
+}
+
+// The bf16-x and exact paths: the exact op's bound. Prefill sizes that take the fp16
+// kernel are linear_fast_fp16's.
 const BackendOpRegistration kLinearFast{BackendOp{
-    "linear_fast", 1e-5, {Device::kCPU}, [](const Exec& exact_exec) {
-      Exec exec = exact_exec;
-      exec.precision = Precision::kFast;
+    "linear_fast", 1e-5, {Device::kCPU}, [](const Exec& exec) {
       std::vector<ShapeError> errs;
       for (auto [n, out, in, stride] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 33, 64, 0}, {3, 70, 96, 0},
-                                        {2, 41, 90, 96}, {17, 128, 2880, 0}, {64, 200, 96, 0}, {1, 9, 4096, 0}}) {
-        const int64_t rs = stride ? stride : in;
-        if (cpu::linear_fast_uses_fp16(cpu::active_isa(), n)) continue;  // linear_fast_fp16 below
-        const bool rounds = cpu::linear_fast_rounds_x(cpu::active_isa(), n);
-        auto wb = test::random_bf16(size_t(out * rs), 3);
-        const DenseWeight w{wb.data(), DType::kBF16, out, in, stride};
-        auto x = test::random_vec(size_t(n * in), 4), bias = test::random_vec(size_t(out), 5);
-        std::vector<float> y(size_t(n * out)), yr(y.size());
-        linear(exec, y.data(), x.data(), n, w, bias.data());
-        if (rounds) ref::linear_bf16_x(yr.data(), x.data(), n, w, bias.data());
-        else ref::linear(yr.data(), x.data(), n, w, bias.data());
-        errs.push_back({fmt::format("n={} out={} in={} stride={}{}", n, out, in, rs, rounds ? " bf16 x" : ""),
-                        test::rel_err(y, yr)});
-      }
+                                        {2, 41, 90, 96}, {17, 128, 2880, 0}, {64, 200, 96, 0}, {1, 9, 4096, 0}})
+        if (!cpu::linear_fast_uses_fp16(cpu::active_isa(), n)) errs.push_back(fast_linear_error(exec, n, out, in, stride));
       return errs;
     }}};
 
@@ -100,23 +106,11 @@ const BackendOpRegistration kLinearFast{BackendOp{
 // rounding x to bf16, which the decode path does); the tolerance is 3e-3. Without
 // AVX512-FP16 these n run the exact kernel, held to the same oracle.
 const BackendOpRegistration kLinearFastFp16{BackendOp{
-    "linear_fast_fp16", 3e-3, {Device::kCPU}, [](const Exec& exact_exec) {
-      Exec exec = exact_exec;
-      exec.precision = Precision::kFast;
+    "linear_fast_fp16", 3e-3, {Device::kCPU}, [](const Exec& exec) {
       std::vector<ShapeError> errs;
       for (auto [n, out, in, stride] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{32, 33, 64, 0}, {37, 128, 2880, 0},
-                                        {64, 200, 96, 0}, {33, 41, 90, 96}, {40, 2880, 4096, 0}}) {
-        const int64_t rs = stride ? stride : in;
-        auto wb = test::random_bf16(size_t(out * rs), 3);
-        const DenseWeight w{wb.data(), DType::kBF16, out, in, stride};
-        auto x = test::random_vec(size_t(n * in), 4), bias = test::random_vec(size_t(out), 5);
-        std::vector<float> y(size_t(n * out)), yr(y.size());
-        linear(exec, y.data(), x.data(), n, w, bias.data());
-        ref::linear(yr.data(), x.data(), n, w, bias.data());
-        errs.push_back({fmt::format("n={} out={} in={} stride={}{}", n, out, in, rs,
-                                    cpu::linear_fast_uses_fp16(cpu::active_isa(), n) ? " fp16" : ""),
-                        test::rel_err(y, yr)});
-      }
+                                        {64, 200, 96, 0}, {33, 41, 90, 96}, {40, 2880, 4096, 0}})
+        errs.push_back(fast_linear_error(exec, n, out, in, stride));
       return errs;
     }}};
 

@@ -136,17 +136,7 @@ std::vector<ShapeError> run_grouped(const Exec& exact_exec, bool swiglu, bool fa
         d_views[e].scales = d_scales.ptr() + (w.views[e].scales - w.scales.data());
       }
       std::vector<uint8_t> packed_bytes;
-      if (packed && int8) {
-        int64_t total = 0;
-        for (const auto& v : w.views) total += cpu::packed_mxfp4_bytes(v);
-        packed_bytes.resize(size_t(total));
-        uint8_t* at = packed_bytes.data();
-        for (auto& v : d_views) {
-          cpu::pack_mxfp4(exec.threads(), v, at);
-          v.packed = at;
-          at += cpu::packed_mxfp4_bytes(v);
-        }
-      }
+      if (packed && int8) cpu::pack_mxfp4_views(exec.threads(), d_views, packed_bytes);
       const ExpertGroups dg{d_offsets.ptr(), s.local.count, d_rows.ptr()};
       const float* db = with_bias ? d_bias.ptr() : nullptr;
       if (swiglu) {

@@ -150,6 +150,31 @@ struct Int8GemmProblem {
   Int8GemmProblem(const Int8GemmProblem&) = delete;  // g points into routing
 };
 
+// Linear outputs against the exact oracle (quantisation bound) and, where the int8 scheme
+// ran, against its emulation (f32 rounding bound).
+void expect_linear_within_int8_bounds(const std::vector<float>& fast, const std::vector<float>& exact_ref,
+                                      const Int8GemmOracle& oracle, bool int8) {
+  for (size_t i = 0; i < fast.size(); ++i) {
+    ASSERT_LE(std::fabs(double(fast[i]) - double(exact_ref[i])), oracle.quant_tol[i]) << "output " << i;
+    if (int8) {
+      ASSERT_NEAR(double(fast[i]), oracle.emul[i], oracle.round_tol[i]) << "output " << i;
+    }
+  }
+}
+
+// SwiGLU outputs (out / 2 per row) against the exact oracle: the pre-activation bound
+// carried through the epilogue (top of the file).
+void expect_swiglu_within_int8_bounds(const std::vector<float>& act, const std::vector<float>& act_ref,
+                                      const Int8GemmOracle& oracle, int64_t out) {
+  const size_t half = size_t(out / 2);
+  for (size_t i = 0; i < act.size(); ++i) {
+    const size_t r = i / half, j = i % half;
+    const double dg = oracle.quant_tol[r * size_t(out) + 2 * j], dl = oracle.quant_tol[r * size_t(out) + 2 * j + 1];
+    const double tol = 1.1 * (8.0 + dl) * dg + 7.0 * dl + 1e-5 * (1.0 + std::fabs(act_ref[i]));
+    ASSERT_LE(std::fabs(double(act[i]) - double(act_ref[i])), tol) << "output " << i;
+  }
+}
+
 class GroupedMxfp4Int8Test : public ::testing::TestWithParam<Int8GemmCase> {};
 
 TEST_P(GroupedMxfp4Int8Test, LinearWithinInt8Bounds) {
@@ -164,15 +189,9 @@ TEST_P(GroupedMxfp4Int8Test, LinearWithinInt8Bounds) {
   std::vector<float> fast(n), exact_ref(n), avx2_fast(n), avx2_exact(n);
   cpu::grouped_mxfp4(pool, fast.data(), x.data(), g, w.views.data(), bias.data(), nullptr, true, Precision::kFast);
   ref::grouped_mxfp4_linear(exact_ref.data(), x.data(), g, w.views.data(), bias.data());
-  const auto oracle = int8gemm_oracle(x, g, w.views.data(), bias.data());
-  const bool int8 = cpu::grouped_mxfp4_int8_supported();
-  for (size_t i = 0; i < n; ++i) {
-    ASSERT_LE(std::fabs(double(fast[i]) - double(exact_ref[i])), oracle.quant_tol[i]) << "output " << i;
-    // Both the tile path and the GEMV path (experts with at most 4 rows) run the int8 scheme.
-    if (int8) {
-      ASSERT_NEAR(double(fast[i]), oracle.emul[i], oracle.round_tol[i]) << "output " << i;
-    }
-  }
+  // Both the tile path and the GEMV path (experts with at most 4 rows) run the int8 scheme.
+  expect_linear_within_int8_bounds(fast, exact_ref, int8gemm_oracle(x, g, w.views.data(), bias.data()),
+                                   cpu::grouped_mxfp4_int8_supported());
   cpu::grouped_mxfp4(pool, avx2_fast.data(), x.data(), g, w.views.data(), bias.data(), nullptr, false, Precision::kFast);
   cpu::grouped_mxfp4(pool, avx2_exact.data(), x.data(), g, w.views.data(), bias.data(), nullptr, false, Precision::kExact);
   EXPECT_EQ(avx2_fast, avx2_exact);
@@ -192,13 +211,7 @@ TEST_P(GroupedMxfp4Int8Test, SwigluWithinInt8Bounds) {
   std::vector<float> fast(n), exact_ref(n), avx2_fast(n), avx2_exact(n);
   cpu::grouped_mxfp4(pool, fast.data(), x.data(), g, w.views.data(), bias.data(), &swiglu, true, Precision::kFast);
   ref::grouped_mxfp4_swiglu(exact_ref.data(), x.data(), g, w.views.data(), bias.data(), 1.702f, 7.f);
-  const auto oracle = int8gemm_oracle(x, g, w.views.data(), bias.data());
-  for (size_t i = 0; i < n; ++i) {
-    const size_t r = i / size_t(half), j = i % size_t(half);
-    const double dg = oracle.quant_tol[r * size_t(c.out) + 2 * j], dl = oracle.quant_tol[r * size_t(c.out) + 2 * j + 1];
-    const double tol = 1.1 * (8.0 + dl) * dg + 7.0 * dl + 1e-5 * (1.0 + std::fabs(exact_ref[i]));
-    ASSERT_LE(std::fabs(double(fast[i]) - double(exact_ref[i])), tol) << "output " << i;
-  }
+  expect_swiglu_within_int8_bounds(fast, exact_ref, int8gemm_oracle(x, g, w.views.data(), bias.data()), c.out);
   cpu::grouped_mxfp4(pool, avx2_fast.data(), x.data(), g, w.views.data(), bias.data(), &swiglu, false, Precision::kFast);
   cpu::grouped_mxfp4(pool, avx2_exact.data(), x.data(), g, w.views.data(), bias.data(), &swiglu, false,
                      Precision::kExact);
@@ -207,15 +220,10 @@ TEST_P(GroupedMxfp4Int8Test, SwigluWithinInt8Bounds) {
 
 // A case's experts in the packed layout, as kernels/weight_prep.cpp makes them in fast mode.
 struct PackedExperts {
-  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<uint8_t> bytes;
   std::vector<Mxfp4Weight> views;
-  explicit PackedExperts(const std::vector<Mxfp4Weight>& stored) {
-    for (const auto& w : stored) {
-      bytes.emplace_back(size_t(cpu::packed_mxfp4_bytes(w)), uint8_t{0xAB});  // every byte is written
-      cpu::pack_mxfp4(*test::exec3().pool, w, bytes.back().data());
-      views.push_back(w);
-      views.back().packed = bytes.back().data();
-    }
+  explicit PackedExperts(const std::vector<Mxfp4Weight>& stored) : views(stored) {
+    cpu::pack_mxfp4_views(*test::exec3().pool, views, bytes);
   }
 };
 
@@ -231,23 +239,14 @@ TEST_P(GroupedMxfp4Int8Test, PackedWeightsWithinInt8Bounds) {
                      Precision::kFast);
   ref::grouped_mxfp4_linear(exact_ref.data(), p.x.data(), p.g, p.w.views.data(), p.bias.data());
   const auto oracle = int8gemm_oracle(p.x, p.g, p.w.views.data(), p.bias.data());
-  for (size_t i = 0; i < n; ++i) {
-    ASSERT_LE(std::fabs(double(fast[i]) - double(exact_ref[i])), oracle.quant_tol[i]) << "output " << i;
-    ASSERT_NEAR(double(fast[i]), oracle.emul[i], oracle.round_tol[i]) << "output " << i;
-  }
-  // SwiGLU on the same packed experts: the epilogue's bound, as above.
-  const int64_t half = c.out / 2;
+  expect_linear_within_int8_bounds(fast, exact_ref, oracle, true);
+  // SwiGLU on the same packed experts.
   const cpu::SwigluEpilogue swiglu{1.702f, 7.f};
-  std::vector<float> act(size_t(p.g.rows() * half)), act_ref(act.size());
+  std::vector<float> act(size_t(p.g.rows() * (c.out / 2))), act_ref(act.size());
   cpu::grouped_mxfp4(pool, act.data(), p.x.data(), p.g, packed.views.data(), p.bias.data(), &swiglu, true,
                      Precision::kFast);
   ref::grouped_mxfp4_swiglu(act_ref.data(), p.x.data(), p.g, p.w.views.data(), p.bias.data(), 1.702f, 7.f);
-  for (size_t i = 0; i < act.size(); ++i) {
-    const size_t r = i / size_t(half), j = i % size_t(half);
-    const double dg = oracle.quant_tol[r * size_t(c.out) + 2 * j], dl = oracle.quant_tol[r * size_t(c.out) + 2 * j + 1];
-    const double tol = 1.1 * (8.0 + dl) * dg + 7.0 * dl + 1e-5 * (1.0 + std::fabs(act_ref[i]));
-    ASSERT_LE(std::fabs(double(act[i]) - double(act_ref[i])), tol) << "output " << i;
-  }
+  expect_swiglu_within_int8_bounds(act, act_ref, oracle, c.out);
 }
 
 // Packed weights outside fast mode are a bug in the caller (only fast/VNNI packs them).

@@ -22,7 +22,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "kernels/cpu/dense_rows.h"
@@ -44,38 +43,37 @@ inline float pow2_scale(float m, int top) {
   return std::ldexp(1.f, top - e < 100 ? top - e : 100);
 }
 
+// Lanes [0, left) of a 16-lane step (all for left >= 16, none for left <= 0).
+inline __mmask16 tail_mask(int64_t left) {
+  return left >= 16 ? __mmask16(0xffff) : left > 0 ? __mmask16((1u << left) - 1) : __mmask16(0);
+}
+
+// One row of `in` values into dst as fp16 (`stride` halves, zero padded), scaled by the
+// power of two that puts its largest |value| in [2^(top-1), 2^top); returns the inverse
+// of that scale. load(c, mask) gives values c .. c+15 as f32 (masked-off lanes 0).
+template <class Load>
+inline float scaled_row_to_fp16(Load load, int64_t in, int64_t stride, int top, uint16_t* dst) {
+  __m512 amax = _mm512_setzero_ps();
+  for (int64_t c = 0; c < in; c += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(load(c, tail_mask(in - c))));
+  const float s = pow2_scale(_mm512_reduce_max_ps(amax), top);
+  const __m512 sv = _mm512_set1_ps(s);
+  for (int64_t c = 0; c < stride; c += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c),
+                        _mm512_cvtps_ph(_mm512_mul_ps(load(c, tail_mask(in - c)), sv),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  return 1.f / s;
+}
+
 // Rows [r0, r0 + rows) of the bf16 weights into fp16 tile rows of `stride` halves (zero
 // padded), each scaled by 2^k (largest |w| in [2^8, 2^9)); inv[i] = 2^-k.
 void convert_tile(const uint16_t* w, int64_t ws, int64_t in, int64_t r0, int64_t rows, int64_t stride,
                   uint16_t* tile, float* inv) {
   for (int64_t i = 0; i < rows; ++i) {
     const uint16_t* src = w + (r0 + i) * ws;
-    __m512 amax = _mm512_setzero_ps();
-    int64_t c = 0;
-    for (; c + 16 <= in; c += 16) {
-      const __m512 v = _mm512_castsi512_ps(
-          _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + c))), 16));
-      amax = _mm512_max_ps(amax, _mm512_abs_ps(v));
-    }
-    float m = _mm512_reduce_max_ps(amax);
-    for (int64_t k = c; k < in; ++k) {
-      uint32_t bits = uint32_t{src[k]} << 16;
-      float v;
-      std::memcpy(&v, &bits, 4);
-      m = std::fmax(m, std::fabs(v));
-    }
-    const float s = pow2_scale(m, 9);
-    inv[i] = 1.f / s;
-    const __m512 sv = _mm512_set1_ps(s);
-    uint16_t* dst = tile + i * stride;
-    for (c = 0; c < stride; c += 16) {
-      const int64_t left = in - c;
-      const __mmask16 mk = left >= 16 ? __mmask16(0xffff) : left > 0 ? __mmask16((1u << left) - 1) : __mmask16(0);
-      const __m512 v = _mm512_castsi512_ps(_mm512_slli_epi32(
-          _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mk, src + c)), 16));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c),
-                          _mm512_cvtps_ph(_mm512_mul_ps(v, sv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    }
+    auto load_bf16 = [src](int64_t c, __mmask16 mk) {
+      return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mk, src + c)), 16));
+    };
+    inv[i] = scaled_row_to_fp16(load_bf16, in, stride, 9, tile + i * stride);
   }
 }
 
@@ -142,22 +140,8 @@ void rows_x_tokens(const uint16_t* tile, int64_t stride, int64_t rows, const Den
 void round_rows_fp16_avx512(const float* x, int64_t n, int64_t in, uint16_t* xh, int64_t xh_stride, float* unscale) {
   for (int64_t t = 0; t < n; ++t) {
     const float* src = x + t * in;
-    __m512 amax = _mm512_setzero_ps();
-    int64_t c = 0;
-    for (; c + 16 <= in; c += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(src + c)));
-    float m = _mm512_reduce_max_ps(amax);
-    for (int64_t k = c; k < in; ++k) m = std::fmax(m, std::fabs(src[k]));
-    const float s = pow2_scale(m, 0);
-    unscale[t] = 1.f / s;
-    const __m512 sv = _mm512_set1_ps(s);
-    uint16_t* dst = xh + t * xh_stride;
-    for (c = 0; c < xh_stride; c += 16) {
-      const int64_t left = in - c;
-      const __mmask16 mk = left >= 16 ? __mmask16(0xffff) : left > 0 ? __mmask16((1u << left) - 1) : __mmask16(0);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c),
-                          _mm512_cvtps_ph(_mm512_mul_ps(_mm512_maskz_loadu_ps(mk, src + c), sv),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    }
+    auto load_f32 = [src](int64_t c, __mmask16 mk) { return _mm512_maskz_loadu_ps(mk, src + c); };
+    unscale[t] = scaled_row_to_fp16(load_f32, in, xh_stride, 0, xh + t * xh_stride);
   }
 }
 

@@ -19,8 +19,6 @@
 namespace gossamer::kernels::cpu {
 namespace {
 
-alignas(16) constexpr int8_t kGemvCodeU8[16] = {12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0};
-constexpr int32_t kGemvWeightOffset = 12;
 constexpr int64_t kGemvPrefetchBytes = 512;
 
 // The weight scale 2^(e-127) of each lane's block, from the pair's two e8m0 bytes, built
@@ -33,7 +31,7 @@ inline __m512 lane_scales(uint32_t two_bytes, __m512i shifts) {
 
 template <int NR, int T>
 void rows(const Int8GemvJob& j, int64_t r, int64_t r_begin) {
-  const __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kGemvCodeU8)));
+  const __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kInt8WeightCodes)));
   const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
   const __m512i shifts = _mm512_setr_epi32(0, 0, 0, 0, 8, 8, 8, 8, 0, 0, 0, 0, 8, 8, 8, 8);
   const __mmask32 upper_words = 0xffff0000u;
@@ -108,7 +106,7 @@ void quantize_gemv_int8_avx512(const float* x, int64_t in, int8_t* q, float* xs,
         xp[h * 4 + k] = xp[8 + h * 4 + k] = d;
         cp[h * 4 + k] = cp[8 + h * 4 + k] = 0;
       }
-      cp[h * 4] = -kGemvWeightOffset * sum;
+      cp[h * 4] = -kInt8WeightOffset * sum;
     }
   }
 }

@@ -15,10 +15,6 @@
 namespace gossamer::kernels::cpu {
 namespace {
 
-// e2m1 code -> 2 * value + 12: the unsigned weight byte of vpdpbusd.
-alignas(16) constexpr int8_t kCodeU8[16] = {12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0};
-constexpr int32_t kWeightOffset = 12;
-
 // The 16 x 8 transpose of 16-bit words (16 rows' blocks -> 8 steps of 16 rows) in two
 // vpermt2w stages. A word index's bit 5 picks the second source.
 //  Stage 1: Z[j] = rows 4j..4j+3, word (row % 4) * 8 + s. From Z[0], Z[1] (rows 0..7),
@@ -178,14 +174,14 @@ void quantize_rows_int8_avx512(const float* x, int64_t r0, int64_t r1, const Int
       _mm_storeu_si128(reinterpret_cast<__m128i*>(dst.q + r * in + g * 32), _mm512_cvtepi32_epi8(qa));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(dst.q + r * in + g * 32 + 16), _mm512_cvtepi32_epi8(qb));
       dst.scale[r * nb + g] = amax / 127.f;
-      dst.corr[r * nb + g] = -kWeightOffset * _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
+      dst.corr[r * nb + g] = -kInt8WeightOffset * _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
     }
   }
 }
 
 void decode_tile_int8_avx512(const uint8_t* blocks, const uint8_t* scales, int64_t stride, int64_t nb,
                              int64_t o0, int64_t o1, const float* scale_table, uint8_t* dst, float* wscale) {
-  const __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kCodeU8)));
+  const __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kInt8WeightCodes)));
   const __m512i s1a = _mm512_load_si512(kPerm.stage1[0]), s1b = _mm512_load_si512(kPerm.stage1[1]);
   const __m512i s2a = _mm512_load_si512(kPerm.stage2[0]), s2b = _mm512_load_si512(kPerm.stage2[1]);
   const int64_t row_bytes = stride * 16;

@@ -24,16 +24,14 @@
 namespace gossamer::kernels::cpu {
 namespace {
 
-// e2m1 code -> 2 * value + 12, as in the stored-layout kernels.
-alignas(16) constexpr int8_t kPackedCodeU8[16] = {12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0};
-// The inverse for the packer: decoded byte v (v < 16 in the first table, v - 16 in the
+// The inverse of kInt8WeightCodes for the packer: decoded byte v (v < 16 in the first table, v - 16 in the
 // second) -> its code. 12 maps to code 0 (+0; -0 decodes to the same byte and value).
 alignas(16) constexpr int8_t kValueToCodeLow[16] = {15, 0, 0, 0, 14, 0, 13, 0, 12, 11, 10, 9, 0, 1, 2, 3};
 alignas(16) constexpr int8_t kValueToCodeHigh[16] = {4, 0, 5, 0, 6, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0};
 constexpr int64_t kPrefetchBytes = 4096;  // 16 blocks of 16 rows ahead (bench_kernels: 1024 B 23 GB/s, 4096 B 28)
 
 struct Decoder {
-  __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kPackedCodeU8)));
+  __m512i lut = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kInt8WeightCodes)));
   __m512i low_nibbles = _mm512_set1_epi8(0x0f);
   // One chunk (32 bytes) -> the decoded 64-byte line: low nibbles (rows 0-7) in the lower
   // half, high nibbles (rows 8-15) in the upper half.
