@@ -286,6 +286,7 @@ int main(int argc, char** argv) {
   add_if("bench_linear_bf16(ex, \"o_proj\", 2880, 4096, 1)", [&] { return bench_linear_bf16(ex, "o_proj", 2880, 4096, 1); });
   add_if("bench_linear_bf16(ex, \"qkv\", 5120, 2880, 4)", [&] { return bench_linear_bf16(ex, "qkv", 5120, 2880, 4); });
   add_if("bench_linear_bf16(ex, \"qkv\", 5120, 2880, 16)", [&] { return bench_linear_bf16(ex, "qkv", 5120, 2880, 16); });
+  add_if("bench_linear_bf16(ex, \"qkv\", 5120, 2880, 32)", [&] { return bench_linear_bf16(ex, "qkv", 5120, 2880, 32); });
   add_if("bench_linear_bf16(ex, \"qkv\", 5120, 2880, 128)", [&] { return bench_linear_bf16(ex, "qkv", 5120, 2880, 128); });
   // One expert: mlp1 (gate_up) 5760x2880, mlp2 (down) 2880x2880.
   add_if("bench_grouped_mxfp4_decode_cold(ex)", [&] { return bench_grouped_mxfp4_decode_cold(ex); });

@@ -61,8 +61,10 @@ bool linear_fast_rounds_x(Isa isa, int64_t n) {
 
 bool linear_fast_uses_fp16(Isa isa, int64_t n) {
   // From 32 tokens: each thread converts its weight tile to fp16 once per call, which the
-  // FMA kernel's widening beats below that (bench_kernels qkv 5120x2880, 2 threads: n = 16
-  // 188 vs 221 GFLOP/s; n = 128 311 vs 227).
+  // FMA kernel's widening beats below that. bench_kernels qkv 5120x2880, 2 threads, GFLOP/s
+  // fp16 vs f32: n = 12 216 vs 218-222, n = 16 238-243 vs 213-226, n = 32 262-269 vs
+  // 234-237; but 16 sequences decoding on the 20b (gossamer bench --batch 16) ran no faster
+  // with fp16 at n = 16 (22.1-22.7 vs 22.9-23.1 tok/s), so it starts at 32.
   constexpr int64_t kFp16MinTokens = 32;
   return n >= kFp16MinTokens && n > fast_dp_max_tokens() && isa == Isa::kAvx512 && cpu_features().avx512_fp16;
 }
