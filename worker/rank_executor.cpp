@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "kernels/cpu/grouped_mxfp4.h"
+#include "kernels/cpu/mxfp4_pack.h"
 #include "kernels/cpu/isa.h"
 #include "comm/nccl_communicator.h"
 #include "comm/staged_device_communicator.h"
@@ -77,11 +78,14 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   if (world.rank() == 0) {
     GLOG_INFO("CPU kernels: {}, {} threads per rank; precision {}", cpu_isa, pool_->size(),
               kernels::precision_name(exec.precision));
-    // Fast mode's expert GEMM needs AVX-512 VNNI; without it fast mode runs the exact one.
+    // Fast mode's expert GEMM: int8 on AVX-512 VNNI or on the AVX2 path (packed experts);
+    // an AVX-512 CPU without VNNI runs the exact one.
     if (exec.device == Device::kCPU && exec.precision == kernels::Precision::kFast)
-      GLOG_INFO("precision fast: expert GEMM {}", kernels::cpu::grouped_mxfp4_int8_supported()
-                                                     ? "int8 activations x MXFP4 (AVX-512 VNNI)"
-                                                     : "exact f32 kernels (no AVX-512 VNNI on this path)");
+      GLOG_INFO("precision fast: expert GEMM {}",
+                kernels::cpu::grouped_mxfp4_int8_supported() ? "int8 activations x MXFP4 (AVX-512 VNNI)"
+                : kernels::cpu::packs_expert_weights(exec.precision)
+                    ? "int8 activations x MXFP4 (AVX2, packed experts)"
+                    : "exact f32 kernels (AVX-512 without VNNI)");
   }
   auto checkpoint = model::Checkpoint::open(model_dir, options.layout);
   mapping_ = std::make_unique<Mapping>(world.size(), world.rank(), options.parallel,

@@ -10,7 +10,10 @@
 // (kernels/cpu/mxfp4_gemv.h). Accumulation is f32 in either path.
 // Precision fast with AVX-512 VNNI: tiles decode to int8 instead, the input rows are
 // quantised to int8 once per call, and experts with up to 4 rows take an int8 GEMV
-// (kernels/cpu/mxfp4_int8.h); elsewhere fast mode runs the code above unchanged.
+// (kernels/cpu/mxfp4_int8.h). Precision fast on the AVX2 path: the experts come packed,
+// the rows quantised the same way, and every expert runs the AVX2 packed GEMV, 4 rows at
+// a time against each 32-row weight tile (no decoded tile: the slice stays in L1/L2).
+// Elsewhere (an AVX-512 CPU without VNNI) fast mode runs the f32 code unchanged.
 #include "kernels/cpu/grouped_mxfp4.h"
 
 #include <immintrin.h>
@@ -98,6 +101,7 @@ struct Problem {
   const float* split_x;  // [groups][kMxfp4GemvMaxTokens][in]: GEMV experts' rows, split order
   uint64_t call;         // distinct for every grouped_mxfp4 call of the process
   const Int8Rows* q;     // set: the GEMM path runs on int8 (source rows quantised)
+  bool packed_avx2;      // packed experts on the AVX2 path (kernels/cpu/mxfp4_packed_avx2.cpp)
   // Fast mode: the GEMV experts' rows quantised in the int8 GEMV layout, at slot
   // e * kInt8GemvMaxTokens + t (kernels/cpu/mxfp4_int8.h); null: the f32 GEMV.
   const int8_t* gemv_q;
@@ -117,7 +121,8 @@ void finish_row(const Problem& pb, int64_t e, int64_t r, int64_t o0, int64_t o1,
   if (pb.swiglu) {
     float* y = pb.y + r * (pb.out / 2) + o0 / 2;
     // Fast mode: a vector exp (about 2e-7 relative) instead of a libm call per value.
-    if (pb.q || pb.gemv_q) return swiglu_pairs_avx512(d, nrows / 2, pb.swiglu->alpha, pb.swiglu->limit, y);
+    if ((pb.q || pb.gemv_q) && !pb.packed_avx2)
+      return swiglu_pairs_avx512(d, nrows / 2, pb.swiglu->alpha, pb.swiglu->limit, y);
     for (int64_t i = 0; i + 1 < nrows; i += 2) y[i / 2] = swiglu_value(d[i], d[i + 1], *pb.swiglu);
   } else {
     std::copy_n(d, nrows, pb.y + r * pb.out + o0);
@@ -146,7 +151,8 @@ void direct_tile(const Problem& pb, int tokens, int64_t e, int64_t row0, int64_t
     job.tokens = tokens;
     job.res = s.dots.data();
     job.res_ld = kTileRows;
-    packed_gemv_rows_avx512(job, o0, o1);
+    if (pb.packed_avx2) packed_gemv_rows_avx2(job, o0, o1);
+    else packed_gemv_rows_avx512(job, o0, o1);
     for (int t = 0; t < tokens; ++t) finish_row(pb, e, row0 + t, o0, o1, s.dots.data() + t * kTileRows);
     return;
   }
@@ -271,6 +277,11 @@ void gemm_tile_int8(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_
 // One work item: expert e, weight rows [o0, o1), all of e's input rows.
 void run_item(const Problem& pb, int64_t e, int64_t o0, int64_t o1, Scratch& scratch) {
   const int64_t r0 = pb.groups.offsets[e], m = pb.groups.offsets[e + 1] - r0;
+  if (pb.packed_avx2) {
+    for (int64_t t = 0; t < m; t += kPackedAvx2MaxTokens)
+      direct_tile(pb, static_cast<int>(std::min<int64_t>(kPackedAvx2MaxTokens, m - t)), e, r0 + t, o0, o1, scratch);
+    return;
+  }
   const int64_t gemv_rows = pb.weights[e].packed ? kPackedGemvMaxTokens : direct_max_rows(pb.gemv_q != nullptr);
   if (m <= gemv_rows) return direct_tile(pb, static_cast<int>(m), e, r0, o0, o1, scratch);
   if (pb.q) {
@@ -290,7 +301,7 @@ uint64_t next_call_id() {
 // x's rows when any expert has more than direct_max_rows(true) rows or the weights are
 // packed (whose GEMV reads this layout too), else none (null).
 const Int8Rows* quantize_inputs(ThreadPool& pool, const float* x, const ExpertGroups& groups, int64_t in,
-                                bool packed) {
+                                bool packed, bool avx2) {
   bool any = packed;
   for (int64_t e = 0; e < groups.groups && !any; ++e)
     any = groups.offsets[e + 1] - groups.offsets[e] > direct_max_rows(true);
@@ -313,7 +324,10 @@ const Int8Rows* quantize_inputs(ThreadPool& pool, const float* x, const ExpertGr
   rows = Int8Rows{q.data(), scale.data(), corr.data(), in};
   // By value: a worker thread naming `rows` would see its own thread_local instance.
   const Int8Rows dst = rows;
-  pool.parallel_for(sources, 16, [&](int64_t r0, int64_t r1) { quantize_rows_int8_avx512(x, r0, r1, dst); });
+  pool.parallel_for(sources, 16, [&](int64_t r0, int64_t r1) {
+    if (avx2) quantize_rows_int8_avx2(x, r0, r1, dst);
+    else quantize_rows_int8_avx512(x, r0, r1, dst);
+  });
   return &rows;
 }
 
@@ -333,10 +347,12 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
   thread_local std::vector<float> split;
   const auto split_size = static_cast<size_t>(groups.groups * kMxfp4GemvMaxTokens * in);
   const bool int8 = precision == Precision::kFast && grouped_mxfp4_int8_supported(allow_avx512);
-  // Packed weights (kernels/cpu/mxfp4_int8.h) exist only where this int8 path runs.
+  // Packed weights (kernels/cpu/mxfp4_int8.h) exist only in precision fast; they run the
+  // AVX-512 VNNI kernels where those run, else the AVX2 ones.
   const bool packed = weights[0].packed != nullptr;
-  if (packed && !int8)
-    GOSSAMER_THROW(kInternal, "grouped_mxfp4: experts repacked for the int8 kernels, but this call is not fast/VNNI");
+  if (packed && precision != Precision::kFast)
+    GOSSAMER_THROW(kInternal, "grouped_mxfp4: experts repacked for the int8 kernels, but this call is not fast");
+  const bool packed_avx2 = packed && !int8;
   if (!int8 && split.size() < split_size) split.resize(split_size);
   // Fast mode: the GEMV rows as int8 instead (kernels/cpu/mxfp4_int8.h), same slots.
   thread_local std::vector<int8_t> gemv_q;
@@ -372,7 +388,8 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
                    allow_avx512 && active_isa() == Isa::kAvx512,
                    split.data(),
                    next_call_id(),
-                   int8 ? quantize_inputs(pool, x, groups, in, packed) : nullptr,
+                   int8 || packed_avx2 ? quantize_inputs(pool, x, groups, in, packed, packed_avx2) : nullptr,
+                   packed_avx2,
                    int8 && !packed ? gemv_q.data() : nullptr,
                    gemv_xs.data(),
                    gemv_corr.data(),

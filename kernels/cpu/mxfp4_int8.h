@@ -1,5 +1,6 @@
 #pragma once
-// The int8 path of the grouped MXFP4 expert GEMM (precision fast, AVX-512 VNNI only).
+// The int8 path of the grouped MXFP4 expert GEMM (precision fast): AVX-512 VNNI kernels,
+// and on AVX2 CPUs the packed-layout GEMV at the end of this file.
 //
 // Why int8: twice every e2m1 value is an integer in [-12, 12], so a weight tile decodes
 // exactly to bytes plus the block's e8m0 scale (x 0.5). Activations are quantised once per
@@ -131,5 +132,16 @@ struct PackedGemvJob {
 };
 // res[t * res_ld + (o - o0)] = Σ_k W[o, k] · x_t[k] for o in [o0, o1), o0 a multiple of 16.
 void packed_gemv_rows_avx512(const PackedGemvJob& job, int64_t o0, int64_t o1);
+
+// ---- The packed layout on AVX2 CPUs (kernels/cpu/mxfp4_packed_avx2.cpp) ----
+// The GEMV above with vpmaddubsw + vpmaddwd, for 1..kPackedAvx2MaxTokens tokens; prefill
+// calls it 4 rows at a time (kernels/cpu/grouped_mxfp4.cpp).
+inline constexpr int kPackedAvx2MaxTokens = 4;
+void packed_gemv_rows_avx2(const PackedGemvJob& job, int64_t o0, int64_t o1);
+// quantize_rows_int8_avx512 on AVX2: the same bytes, scales and corrections.
+void quantize_rows_int8_avx2(const float* x, int64_t r0, int64_t r1, const Int8Rows& dst);
+// pack_groups_avx512 without AVX-512: the same bytes.
+void pack_groups_portable(const uint8_t* blocks, const uint8_t* scales, int64_t stride, int64_t nb, int64_t out,
+                          int64_t g0, int64_t g1, uint8_t* dst);
 
 }  // namespace gossamer::kernels::cpu

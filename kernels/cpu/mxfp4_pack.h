@@ -12,7 +12,8 @@
 namespace gossamer::kernels::cpu {
 
 // Whether a CPU run at this precision reads packed expert weights: precision fast with the
-// int8 expert kernels available (AVX-512 path chosen, VNNI present).
+// AVX-512 VNNI int8 kernels, or on the AVX2 path (kernels/cpu/mxfp4_packed_avx2.cpp).
+// (An AVX-512 CPU without VNNI keeps the stored layout and the f32 kernels.)
 bool packs_expert_weights(Precision precision);
 
 // Bytes of w in the packed layout, a multiple of 64.

@@ -12,10 +12,12 @@
 // <= 1.1, |lin + 1| <= 8 after the clamp and |gate sigmoid| <= 7, so
 // |dout| <= 1.1 (8 + dl) dg + 7 dl, plus 1e-5 (1 + |out|) for the f32 epilogue and fast
 // mode's vector exp (about 2e-7 relative).
-// The AVX2 path (no VNNI, or GOSSAMER_CPU_ISA=avx2) runs the exact kernel in fast mode:
-// checked bit for bit against precision exact.
+// Experts in the stored layout on the AVX2 path (no VNNI, or GOSSAMER_CPU_ISA=avx2) run the
+// exact kernel in fast mode: checked bit for bit against precision exact.
 // The same bounds hold for experts repacked at load (kernels/cpu/mxfp4_pack.h: the packed
-// GEMV up to 6 rows, the packed tile decode above), where the int8 kernels run.
+// GEMV up to 6 rows, the packed tile decode above), on the AVX-512 VNNI kernels and on the
+// AVX2 ones (kernels/cpu/mxfp4_packed_avx2.cpp, every row count 4 rows at a time); the
+// AVX2 packer and quantiser write the same bytes as the AVX-512 ones.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -25,6 +27,7 @@
 
 #include "core/mxfp4.h"
 #include "kernels/cpu/grouped_mxfp4.h"
+#include "kernels/cpu/mxfp4_int8.h"
 #include "kernels/cpu/mxfp4_pack.h"
 #include "kernels/ref/grouped_mxfp4.h"
 #include "kernels/ref/swiglu.h"
@@ -227,31 +230,63 @@ struct PackedExperts {
   }
 };
 
+// allow_avx512 false: the AVX2 kernels on the same packed bytes (what an AVX2-only CPU runs).
 TEST_P(GroupedMxfp4Int8Test, PackedWeightsWithinInt8Bounds) {
-  if (!cpu::packs_expert_weights(Precision::kFast)) GTEST_SKIP() << "no AVX-512 VNNI: experts are never packed";
+  if (!cpu::packs_expert_weights(Precision::kFast)) GTEST_SKIP() << "AVX-512 without VNNI: experts are never packed";
   const auto c = GetParam();
   const Int8GemmProblem p(c, 51);
   const PackedExperts packed(p.w.views);
   ThreadPool& pool = *test::exec3().pool;
   const size_t n = size_t(p.g.rows() * c.out);
-  std::vector<float> fast(n), exact_ref(n);
-  cpu::grouped_mxfp4(pool, fast.data(), p.x.data(), p.g, packed.views.data(), p.bias.data(), nullptr, true,
-                     Precision::kFast);
+  std::vector<float> exact_ref(n);
   ref::grouped_mxfp4_linear(exact_ref.data(), p.x.data(), p.g, p.w.views.data(), p.bias.data());
   const auto oracle = int8gemm_oracle(p.x, p.g, p.w.views.data(), p.bias.data());
-  expect_linear_within_int8_bounds(fast, exact_ref, oracle, true);
-  // SwiGLU on the same packed experts.
   const cpu::SwigluEpilogue swiglu{1.702f, 7.f};
-  std::vector<float> act(size_t(p.g.rows() * (c.out / 2))), act_ref(act.size());
-  cpu::grouped_mxfp4(pool, act.data(), p.x.data(), p.g, packed.views.data(), p.bias.data(), &swiglu, true,
-                     Precision::kFast);
+  std::vector<float> act_ref(size_t(p.g.rows() * (c.out / 2)));
   ref::grouped_mxfp4_swiglu(act_ref.data(), p.x.data(), p.g, p.w.views.data(), p.bias.data(), 1.702f, 7.f);
-  expect_swiglu_within_int8_bounds(act, act_ref, oracle, c.out);
+  for (bool allow_avx512 : {true, false}) {
+    SCOPED_TRACE(allow_avx512 ? "AVX-512 where present" : "AVX2");
+    std::vector<float> fast(n);
+    cpu::grouped_mxfp4(pool, fast.data(), p.x.data(), p.g, packed.views.data(), p.bias.data(), nullptr, allow_avx512,
+                       Precision::kFast);
+    expect_linear_within_int8_bounds(fast, exact_ref, oracle, true);
+    // SwiGLU on the same packed experts.
+    std::vector<float> act(act_ref.size());
+    cpu::grouped_mxfp4(pool, act.data(), p.x.data(), p.g, packed.views.data(), p.bias.data(), &swiglu, allow_avx512,
+                       Precision::kFast);
+    expect_swiglu_within_int8_bounds(act, act_ref, oracle, c.out);
+  }
 }
 
-// Packed weights outside fast mode are a bug in the caller (only fast/VNNI packs them).
+// The AVX2 packer and quantiser against the AVX-512 ones (which the tests above judge by
+// value): the same bytes, so a cache file written on one path reads right on the other.
+TEST_P(GroupedMxfp4Int8Test, Avx2PackerAndQuantiserMatchTheAvx512Ones) {
+  if (!cpu::grouped_mxfp4_int8_supported()) GTEST_SKIP() << "no AVX-512 VNNI to compare with";
+  const auto c = GetParam();
+  const Int8GemmProblem p(c, 71);
+  const PackedExperts packed(p.w.views);
+  const int64_t nb = c.in / kMxfp4BlockSize, groups = (c.out + cpu::kInt8GroupRows - 1) / cpu::kInt8GroupRows;
+  for (size_t e = 0; e < p.w.views.size(); ++e) {
+    const Mxfp4Weight& w = p.w.views[e];
+    std::vector<uint8_t> portable(size_t(cpu::packed_mxfp4_bytes(w)), uint8_t{0xAB});
+    cpu::pack_groups_portable(w.blocks, w.scales, w.stride(), nb, w.out, 0, groups, portable.data());
+    const size_t used = size_t(groups * nb * (cpu::kPackedGroupBlockBytes + cpu::kInt8GroupRows));
+    ASSERT_TRUE(std::equal(portable.begin(), portable.begin() + long(used), packed.views[e].packed)) << "expert " << e;
+  }
+  const int64_t rows = int64_t(p.x.size()) / c.in;
+  std::vector<int8_t> q512(size_t(rows * c.in)), q2(q512.size());
+  std::vector<float> s512(size_t(rows * nb)), s2(s512.size());
+  std::vector<int32_t> c512(s512.size()), c2(s512.size());
+  cpu::quantize_rows_int8_avx512(p.x.data(), 0, rows, cpu::Int8Rows{q512.data(), s512.data(), c512.data(), c.in});
+  cpu::quantize_rows_int8_avx2(p.x.data(), 0, rows, cpu::Int8Rows{q2.data(), s2.data(), c2.data(), c.in});
+  EXPECT_EQ(q512, q2);
+  EXPECT_EQ(s512, s2);
+  EXPECT_EQ(c512, c2);
+}
+
+// Packed weights outside fast mode are a bug in the caller (only fast packs them).
 TEST(GroupedMxfp4Packed, RefusedOutsideTheInt8Path) {
-  if (!cpu::packs_expert_weights(Precision::kFast)) GTEST_SKIP() << "no AVX-512 VNNI: experts are never packed";
+  if (!cpu::packs_expert_weights(Precision::kFast)) GTEST_SKIP() << "AVX-512 without VNNI: experts are never packed";
   const Int8GemmProblem p(kInt8GemmCases[0], 61);
   const PackedExperts packed(p.w.views);
   std::vector<float> y(size_t(p.g.rows() * kInt8GemmCases[0].out));

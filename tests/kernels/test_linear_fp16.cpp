@@ -103,7 +103,9 @@ TEST(LinearFp16, NonFiniteWeightsStayNonFinite) {
   ref::linear(yr.data(), x.data(), n, w, nullptr);
   for (size_t i = 0; i < y.size(); ++i) {
     EXPECT_EQ(std::isfinite(y[i]), std::isfinite(yr[i])) << "output " << i;
-    if (std::isfinite(yr[i])) EXPECT_NEAR(y[i], yr[i], 0.05) << "output " << i;
+    if (std::isfinite(yr[i])) {
+      EXPECT_NEAR(y[i], yr[i], 0.05) << "output " << i;
+    }
   }
 }
 
