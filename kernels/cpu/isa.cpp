@@ -33,6 +33,11 @@ CpuFeatures detect() {
   if (__get_cpuid_max(0, nullptr) < 7) return f;
   __cpuid_count(7, 0, a, b, c, d);
   f.avx2 = b & bit_AVX2;
+  {
+    unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
+    __cpuid_count(7, 1, a1, b1, c1, d1);
+    f.avx_vnni = a1 & (1u << 4);  // CPUID.(7,1):EAX.AVX-VNNI (VEX encoded: needs only YMM state)
+  }
   if (os_zmm) {
     f.avx512f = b & bit_AVX512F;
     f.avx512bw = b & bit_AVX512BW;
@@ -88,7 +93,8 @@ std::string isa_description() {
   const std::pair<bool, const char*> flags[] = {
       {f.avx2, "avx2"},         {f.fma, "fma"},           {f.f16c, "f16c"},
       {f.avx512f, "avx512f"},   {f.avx512bw, "avx512bw"}, {f.avx512vl, "avx512vl"},
-      {f.avx512_vnni, "avx512_vnni"}, {f.avx512_bf16, "avx512_bf16"}, {f.avx512_fp16, "avx512_fp16"}};
+      {f.avx512_vnni, "avx512_vnni"}, {f.avx512_bf16, "avx512_bf16"}, {f.avx512_fp16, "avx512_fp16"},
+      {f.avx_vnni, "avx_vnni"}};
   for (const auto& [has, name] : flags)
     if (has) (s += ' ') += name;
   return s + ")";

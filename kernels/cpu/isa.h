@@ -19,6 +19,7 @@ struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false;
   bool avx512_vnni = false, avx512_bf16 = false, avx512_fp16 = false;
+  bool avx_vnni = false;  // 256-bit VEX vpdpbusd (kernels/cpu/mxfp4_packed_avxvnni.cpp)
 };
 
 // Detected once, on first use.

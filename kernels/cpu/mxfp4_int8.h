@@ -137,7 +137,11 @@ void packed_gemv_rows_avx512(const PackedGemvJob& job, int64_t o0, int64_t o1);
 // The GEMV above with vpmaddubsw + vpmaddwd, for 1..kPackedAvx2MaxTokens tokens; prefill
 // calls it 4 rows at a time (kernels/cpu/grouped_mxfp4.cpp).
 inline constexpr int kPackedAvx2MaxTokens = 4;
+// With AVX-VNNI's vpdpbusd where the CPU has it, else vpmaddubsw + vpmaddwd; the two
+// variants are also callable on their own (the same sums, so the same floats).
 void packed_gemv_rows_avx2(const PackedGemvJob& job, int64_t o0, int64_t o1);
+void packed_gemv_rows_avx2_maddubs(const PackedGemvJob& job, int64_t o0, int64_t o1);
+void packed_gemv_rows_avxvnni(const PackedGemvJob& job, int64_t o0, int64_t o1);  // AVX-VNNI CPUs only
 // quantize_rows_int8_avx512 on AVX2: the same bytes, scales and corrections.
 void quantize_rows_int8_avx2(const float* x, int64_t r0, int64_t r1, const Int8Rows& dst);
 // pack_groups_avx512 without AVX-512: the same bytes.

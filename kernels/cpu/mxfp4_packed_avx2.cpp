@@ -8,93 +8,34 @@
 // packed layout one 32-byte load holds 4 k's of 16 rows: two vpshufb give the weight bytes
 // of rows 0-7 and 8-15 (one row per dword lane), and without VNNI vpmaddubsw + vpmaddwd
 // form the 4-product dot of each lane. vpmaddubsw's int16 pair sums stay below 2 x 24 x
-// 127 = 6096, so four of them add in int16 before one vpmaddwd (no saturation).
+// 127 = 6096, so four of them add in int16 before one vpmaddwd (no saturation). CPUs with
+// AVX-VNNI take its vpdpbusd instead (kernels/cpu/mxfp4_packed_avxvnni.cpp); the GEMV
+// itself is kernels/cpu/mxfp4_packed_gemv.h.
 // The same kernel serves prefill: an expert's rows go through it 4 at a time against a
 // 32-row slice of weights that stays in L1/L2 (kernels/cpu/grouped_mxfp4.cpp).
-#include <immintrin.h>
-
-#include <cstdint>
-#include <cstring>
-
-#include "kernels/cpu/mxfp4_int8.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/mxfp4_packed_gemv.h"
 
 namespace gossamer::kernels::cpu {
 namespace {
 
-constexpr int64_t kPrefetchBytes = 4096;  // as the AVX-512 kernel (16 blocks of 16 rows ahead)
-
-// 0.5 * 2^(e-127) for 8 e8m0 bytes (see half_scales in kernels/cpu/avx512/mxfp4_packed.cpp).
-inline __m256 half_scales8(const uint8_t* e8m0) {
-  const __m256i e = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(e8m0)));
-  const __m256i biased = _mm256_max_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), _mm256_setzero_si256());
-  return _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23));
-}
-
-template <int T>
-void gemv_group(const PackedGemvJob& j, int64_t grp, float* res, int64_t valid) {
-  const __m256i lut = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kInt8WeightCodes)));
-  const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
-  const __m256i ones = _mm256_set1_epi16(1);
-  const uint8_t* wb = j.packed + grp * j.nb * kPackedGroupBlockBytes;
-  const uint8_t* sc = j.packed + j.groups * j.nb * kPackedGroupBlockBytes + grp * j.nb * kInt8GroupRows;
-  const int8_t* q[T];
-  const float* xs[T];
-  const int32_t* corr[T];
-  for (int t = 0; t < T; ++t) {
-    const int64_t src = j.rows ? int64_t{j.rows[t]} : j.row0 + t;
-    q[t] = j.x->q + src * j.x->in;
-    xs[t] = j.x->scale + src * j.nb;
-    corr[t] = j.x->corr + src * j.nb;
-  }
-  __m256 acc_lo[T], acc_hi[T];
-  for (int t = 0; t < T; ++t) acc_lo[t] = acc_hi[t] = _mm256_setzero_ps();
-  for (int64_t g = 0; g < j.nb; ++g) {
-    const uint8_t* cb = wb + g * kPackedGroupBlockBytes;
-    for (int l = 0; l < 4; ++l) _mm_prefetch(reinterpret_cast<const char*>(cb) + kPrefetchBytes + 64 * l, _MM_HINT_T0);
-    __m256i d_lo[T], d_hi[T];
-    for (int t = 0; t < T; ++t) d_lo[t] = d_hi[t] = _mm256_set1_epi32(corr[t][g]);
-    for (int half = 0; half < 2; ++half) {
-      // Chunks 4h .. 4h+3: rows 0-7 from the low nibbles, rows 8-15 from the high ones.
-      __m256i w_lo[4], w_hi[4];
-      for (int c = 0; c < 4; ++c) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cb + 32 * (4 * half + c)));
-        w_lo[c] = _mm256_shuffle_epi8(lut, _mm256_and_si256(v, low_nibbles));
-        w_hi[c] = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), low_nibbles));
-      }
-      for (int t = 0; t < T; ++t) {
-        int32_t quads[4];
-        std::memcpy(quads, q[t] + g * 32 + 16 * half, sizeof quads);
-        __m256i s_lo = _mm256_maddubs_epi16(w_lo[0], _mm256_set1_epi32(quads[0]));
-        __m256i s_hi = _mm256_maddubs_epi16(w_hi[0], _mm256_set1_epi32(quads[0]));
-        for (int c = 1; c < 4; ++c) {
-          const __m256i x4 = _mm256_set1_epi32(quads[c]);
-          s_lo = _mm256_add_epi16(s_lo, _mm256_maddubs_epi16(w_lo[c], x4));
-          s_hi = _mm256_add_epi16(s_hi, _mm256_maddubs_epi16(w_hi[c], x4));
-        }
-        d_lo[t] = _mm256_add_epi32(d_lo[t], _mm256_madd_epi16(s_lo, ones));
-        d_hi[t] = _mm256_add_epi32(d_hi[t], _mm256_madd_epi16(s_hi, ones));
-      }
+// vpmaddubsw + vpmaddwd: four chunks' int16 pair sums add before one vpmaddwd (below
+// 4 x 6096, no saturation).
+struct MaddubsDot {
+  static constexpr int kChunks = 4;
+  static void add(__m256i& lo, __m256i& hi, const __m256i* w_lo, const __m256i* w_hi, const int32_t* quads) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i s_lo = _mm256_maddubs_epi16(w_lo[0], _mm256_set1_epi32(quads[0]));
+    __m256i s_hi = _mm256_maddubs_epi16(w_hi[0], _mm256_set1_epi32(quads[0]));
+    for (int c = 1; c < 4; ++c) {
+      const __m256i x4 = _mm256_set1_epi32(quads[c]);
+      s_lo = _mm256_add_epi16(s_lo, _mm256_maddubs_epi16(w_lo[c], x4));
+      s_hi = _mm256_add_epi16(s_hi, _mm256_maddubs_epi16(w_hi[c], x4));
     }
-    const __m256 ws_lo = half_scales8(sc + g * kInt8GroupRows), ws_hi = half_scales8(sc + g * kInt8GroupRows + 8);
-    for (int t = 0; t < T; ++t) {
-      const __m256 xsv = _mm256_set1_ps(xs[t][g]);
-      acc_lo[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d_lo[t]), _mm256_mul_ps(ws_lo, xsv), acc_lo[t]);
-      acc_hi[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d_hi[t]), _mm256_mul_ps(ws_hi, xsv), acc_hi[t]);
-    }
+    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(s_lo, ones));
+    hi = _mm256_add_epi32(hi, _mm256_madd_epi16(s_hi, ones));
   }
-  for (int t = 0; t < T; ++t) {
-    alignas(32) float out[kInt8GroupRows];
-    _mm256_store_ps(out, acc_lo[t]);
-    _mm256_store_ps(out + 8, acc_hi[t]);
-    std::memcpy(res + t * j.res_ld, out, sizeof(float) * static_cast<size_t>(valid));
-  }
-}
-
-template <int T>
-void gemv_groups(const PackedGemvJob& j, int64_t o0, int64_t o1) {
-  for (int64_t o = o0; o < o1; o += kInt8GroupRows)
-    gemv_group<T>(j, o / kInt8GroupRows, j.res + (o - o0), o1 - o < kInt8GroupRows ? o1 - o : kInt8GroupRows);
-}
+};
 
 // e2m1 code -> the packed layout's code for the same value: -0 (code 8) becomes +0, as
 // the AVX-512 packer's round trip through the decoded bytes makes it.
@@ -102,14 +43,14 @@ inline uint8_t canonical_code(uint8_t code) { return code == 8 ? 0 : code; }
 
 }  // namespace
 
+void packed_gemv_rows_avx2_maddubs(const PackedGemvJob& job, int64_t o0, int64_t o1) {
+  packed_gemv_rows<MaddubsDot>(job, o0, o1);
+}
+
 void packed_gemv_rows_avx2(const PackedGemvJob& job, int64_t o0, int64_t o1) {
-  switch (job.tokens) {
-    case 1: return gemv_groups<1>(job, o0, o1);
-    case 2: return gemv_groups<2>(job, o0, o1);
-    case 3: return gemv_groups<3>(job, o0, o1);
-    default: return gemv_groups<4>(job, o0, o1);
-  }
-  static_assert(kPackedAvx2MaxTokens == 4, "the switch covers every token count");
+  static const bool vnni = cpu_features().avx_vnni;
+  if (vnni) packed_gemv_rows_avxvnni(job, o0, o1);
+  else packed_gemv_rows_avx2_maddubs(job, o0, o1);
 }
 
 void quantize_rows_int8_avx2(const float* x, int64_t r0, int64_t r1, const Int8Rows& dst) {

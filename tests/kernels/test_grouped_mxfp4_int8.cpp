@@ -27,6 +27,7 @@
 
 #include "core/mxfp4.h"
 #include "kernels/cpu/grouped_mxfp4.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/mxfp4_int8.h"
 #include "kernels/cpu/mxfp4_pack.h"
 #include "kernels/ref/grouped_mxfp4.h"
@@ -282,6 +283,37 @@ TEST_P(GroupedMxfp4Int8Test, Avx2PackerAndQuantiserMatchTheAvx512Ones) {
   EXPECT_EQ(q512, q2);
   EXPECT_EQ(s512, s2);
   EXPECT_EQ(c512, c2);
+}
+
+// The two dot forms of the AVX2 packed GEMV (AVX-VNNI vpdpbusd, vpmaddubsw + vpmaddwd) sum
+// the same integers, so their floats agree bit for bit, for 1..4 tokens and a partial group.
+TEST_P(GroupedMxfp4Int8Test, AvxVnniGemvMatchesTheMaddubsOne) {
+  if (!cpu::cpu_features().avx_vnni) GTEST_SKIP() << "no AVX-VNNI";
+  const auto c = GetParam();
+  const Int8GemmProblem p(c, 81);
+  const PackedExperts packed(p.w.views);
+  const int64_t nb = c.in / kMxfp4BlockSize, rows = int64_t(p.x.size()) / c.in;
+  std::vector<int8_t> q(size_t(rows * c.in));
+  std::vector<float> scale(size_t(rows * nb));
+  std::vector<int32_t> corr(scale.size());
+  const cpu::Int8Rows x{q.data(), scale.data(), corr.data(), c.in};
+  cpu::quantize_rows_int8_avx2(p.x.data(), 0, rows, x);
+  for (int tokens = 1; tokens <= std::min<int>(cpu::kPackedAvx2MaxTokens, int(rows)); ++tokens) {
+    cpu::PackedGemvJob job;
+    job.packed = packed.views[0].packed;
+    job.groups = (c.out + cpu::kInt8GroupRows - 1) / cpu::kInt8GroupRows;
+    job.nb = nb;
+    job.x = &x;
+    job.row0 = rows - tokens;
+    job.tokens = tokens;
+    job.res_ld = c.out;
+    std::vector<float> vnni(size_t(tokens * c.out), -1.f), maddubs(vnni.size(), -2.f);
+    job.res = vnni.data();
+    cpu::packed_gemv_rows_avxvnni(job, 0, c.out);
+    job.res = maddubs.data();
+    cpu::packed_gemv_rows_avx2_maddubs(job, 0, c.out);
+    EXPECT_EQ(vnni, maddubs) << tokens << " tokens";
+  }
 }
 
 // Packed weights outside fast mode are a bug in the caller (only fast packs them).
