@@ -1,6 +1,6 @@
 #pragma once
-// Where the expert weights repacked for the int8 kernels live (precision fast on an
-// AVX-512 VNNI CPU; the layout is kernels/cpu/mxfp4_int8.h's).
+// Where the expert weights repacked for the int8 kernels live (precision fast, AVX-512 VNNI
+// or the AVX2 path: the same bytes; the layout is kernels/cpu/mxfp4_int8.h's).
 //
 // Why a cache file: packing 12 GB on every start means allocating 12 GB of fresh anonymous
 // memory, which the kernel must zero first (on the 2-vCPU VM of docs/PERFORMANCE.md that

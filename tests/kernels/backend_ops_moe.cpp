@@ -105,8 +105,9 @@ std::vector<float> int8_block_roundtrip(std::vector<float> x) {
 }
 
 // Both grouped GEMM variants; the SwiGLU one when `swiglu`. `fast`: Precision::kFast, whose
-// int8 path (AVX-512 VNNI) is checked against the oracle on the int8-rounded input; where
-// that path is absent fast runs the exact kernel against the plain oracle. `packed`: the
+// int8 path (AVX-512 VNNI; packed experts on the AVX2 path too) is checked against the oracle
+// on the int8-rounded input; where that path is absent fast runs the exact kernel against
+// the plain oracle. `packed`: the
 // experts repacked as the engine does at load in fast mode (kernels/cpu/mxfp4_pack.h),
 // where it does (int8 path present).
 std::vector<ShapeError> run_grouped(const Exec& exact_exec, bool swiglu, bool fast = false, bool packed = false) {
