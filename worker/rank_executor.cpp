@@ -84,7 +84,8 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
       GLOG_INFO("precision fast: expert GEMM {}",
                 kernels::cpu::grouped_mxfp4_int8_supported() ? "int8 activations x MXFP4 (AVX-512 VNNI)"
                 : kernels::cpu::packs_expert_weights(exec.precision)
-                    ? "int8 activations x MXFP4 (AVX2, packed experts)"
+                    ? (kernels::cpu::use_avx_vnni() ? "int8 activations x MXFP4 (AVX2 + AVX-VNNI, packed experts)"
+                                                    : "int8 activations x MXFP4 (AVX2 vpmaddubsw, packed experts)")
                     : "exact f32 kernels (AVX-512 without VNNI)");
   }
   auto checkpoint = model::Checkpoint::open(model_dir, options.layout);

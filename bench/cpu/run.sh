@@ -13,6 +13,7 @@
 #   bench/cpu/run.sh                         # 2 threads, model in .cache/bench-cpu/gpt-oss-20b
 #   MODEL=/path/to/gpt-oss-20b THREADS=4 bench/cpu/run.sh
 #   GOSSAMER_CPU_ISA=avx2 bench/cpu/run.sh   # the AVX2 path on an AVX-512 machine
+#   GOSSAMER_CPU_ISA=avx2 GOSSAMER_AVX_VNNI=0 bench/cpu/run.sh   # ... as on AVX2 CPUs without AVX-VNNI
 #   PRECISIONS=fast bench/cpu/run.sh         # one precision only
 set -euo pipefail
 cd "$(dirname "$0")/../.."

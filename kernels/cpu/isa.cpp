@@ -86,6 +86,14 @@ Isa active_isa() {
   return isa;
 }
 
+bool use_avx_vnni() {
+  static const bool use = [] {
+    const char* env = std::getenv("GOSSAMER_AVX_VNNI");
+    return cpu_features().avx_vnni && !(env != nullptr && std::strcmp(env, "0") == 0);
+  }();
+  return use;
+}
+
 std::string isa_description() {
   const CpuFeatures& f = cpu_features();
   std::string s = isa_name(active_isa());

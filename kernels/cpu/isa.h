@@ -39,6 +39,10 @@ Isa choose_isa(const char* env_value, const CpuFeatures& f);
 // on first call (which throws on a bad forced value).
 Isa active_isa();
 
+// Whether the AVX2 int8 kernels use AVX-VNNI: the CPU has it and GOSSAMER_AVX_VNNI is not
+// "0" (which measures, on such a CPU, the vpmaddubsw path of AVX2 CPUs without it).
+bool use_avx_vnni();
+
 // For the start-up log: "avx512 (avx2 fma f16c avx512f avx512bw avx512vl avx512_vnni
 // avx512_bf16)" — the chosen path, then the features detected.
 std::string isa_description();

@@ -48,8 +48,7 @@ void packed_gemv_rows_avx2_maddubs(const PackedGemvJob& job, int64_t o0, int64_t
 }
 
 void packed_gemv_rows_avx2(const PackedGemvJob& job, int64_t o0, int64_t o1) {
-  static const bool vnni = cpu_features().avx_vnni;
-  if (vnni) packed_gemv_rows_avxvnni(job, o0, o1);
+  if (use_avx_vnni()) packed_gemv_rows_avxvnni(job, o0, o1);
   else packed_gemv_rows_avx2_maddubs(job, o0, o1);
 }
 
