@@ -11,7 +11,7 @@
 // Precision fast with AVX-512 VNNI: tiles decode to int8 instead, the input rows are
 // quantised to int8 once per call, and experts with up to 4 rows take an int8 GEMV
 // (kernels/cpu/mxfp4_int8.h). Precision fast on the AVX2 path: the experts come packed,
-// the rows quantised the same way, and every expert runs the AVX2 packed GEMV, 4 rows at
+// the rows quantised the same way, and every expert runs the AVX2 packed GEMV, 6 rows at
 // a time against each 32-row weight tile (no decoded tile: the slice stays in L1/L2).
 // Elsewhere (an AVX-512 CPU without VNNI) fast mode runs the f32 code unchanged.
 #include "kernels/cpu/grouped_mxfp4.h"

@@ -11,7 +11,7 @@
 // 127 = 6096, so four of them add in int16 before one vpmaddwd (no saturation). CPUs with
 // AVX-VNNI take its vpdpbusd instead (kernels/cpu/mxfp4_packed_avxvnni.cpp); the GEMV
 // itself is kernels/cpu/mxfp4_packed_gemv.h.
-// The same kernel serves prefill: an expert's rows go through it 4 at a time against a
+// The same kernel serves prefill: an expert's rows go through it 6 at a time against a
 // 32-row slice of weights that stays in L1/L2 (kernels/cpu/grouped_mxfp4.cpp).
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/mxfp4_packed_gemv.h"

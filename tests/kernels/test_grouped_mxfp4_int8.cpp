@@ -16,7 +16,7 @@
 // exact kernel in fast mode: checked bit for bit against precision exact.
 // The same bounds hold for experts repacked at load (kernels/cpu/mxfp4_pack.h: the packed
 // GEMV up to 6 rows, the packed tile decode above), on the AVX-512 VNNI kernels and on the
-// AVX2 ones (kernels/cpu/mxfp4_packed_avx2.cpp, every row count 4 rows at a time); the
+// AVX2 ones (kernels/cpu/mxfp4_packed_avx2.cpp, every row count 6 rows at a time); the
 // AVX2 packer and quantiser write the same bytes as the AVX-512 ones.
 #include <gtest/gtest.h>
 
@@ -286,7 +286,7 @@ TEST_P(GroupedMxfp4Int8Test, Avx2PackerAndQuantiserMatchTheAvx512Ones) {
 }
 
 // The two dot forms of the AVX2 packed GEMV (AVX-VNNI vpdpbusd, vpmaddubsw + vpmaddwd) sum
-// the same integers, so their floats agree bit for bit, for 1..4 tokens and a partial group.
+// the same integers, so their floats agree bit for bit, for 1..6 tokens and a partial group.
 TEST_P(GroupedMxfp4Int8Test, AvxVnniGemvMatchesTheMaddubsOne) {
   if (!cpu::cpu_features().avx_vnni) GTEST_SKIP() << "no AVX-VNNI";
   const auto c = GetParam();
