@@ -353,7 +353,7 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
   if (packed && precision != Precision::kFast)
     GOSSAMER_THROW(kInternal, "grouped_mxfp4: experts repacked for the int8 kernels, but this call is not fast");
   const bool packed_avx2 = packed && !int8;
-  if (!int8 && split.size() < split_size) split.resize(split_size);
+  if (!int8 && !packed && split.size() < split_size) split.resize(split_size);
   // Fast mode: the GEMV rows as int8 instead (kernels/cpu/mxfp4_int8.h), same slots.
   thread_local std::vector<int8_t> gemv_q;
   thread_local std::vector<float> gemv_xs;
