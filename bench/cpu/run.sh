@@ -55,7 +55,7 @@ for precision in $PRECISIONS; do
 done
 
 python3 - "$tmp" "$OUT/cpu-run.json" "$BYTES_PER_TOKEN" "$THREADS" "$PRECISIONS" <<'PY'
-import json, platform, re, subprocess, sys, time
+import json, os, platform, re, subprocess, sys, time
 tmp, out, bytes_per_token, threads = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 precisions = sys.argv[5].split()
 m = re.search(r"median ([0-9.]+) GB/s, best ([0-9.]+) GB/s", open(f"{tmp}/membw.txt").read())
@@ -66,7 +66,7 @@ runs = {p: (json.load(open(f"{tmp}/{p}-batch1.json")), json.load(open(f"{tmp}/{p
 roofline = bw_median * 1e9 / bytes_per_token
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 flags = sorted({f for l in open("/proc/cpuinfo") if l.startswith("flags") for f in l.split(":", 1)[1].split()
-                if f.startswith(("avx512", "avx2", "fma", "amx"))})
+                if f.startswith(("avx512", "avx2", "avx_vnni", "fma", "amx"))})
 def per_precision(fmt):
     return [fmt(*runs[p]) for p in precisions]
 rows = [
@@ -83,12 +83,15 @@ rows = [
     ("peak RSS (batch 16)", per_precision(lambda b1, b16: f"{b16['peak_rss_bytes'] / 2**30:.2f} GiB"), ""),
     ("load (warm, incl. preparing weights)", per_precision(lambda b1, b16: f"{b1['load_seconds']:.1f} s"), "<= 5 s"),
 ]
-print(f"\nCPU: {cpu}, {threads} threads; flags: {' '.join(flags)}")
+# The kernel path asked for (kernels/cpu/isa.h): the best the CPU has unless forced.
+path = {k: os.environ.get(k, "") for k in ("GOSSAMER_CPU_ISA", "GOSSAMER_AVX_VNNI")}
+path_text = " ".join(f"{k}={v}" for k, v in path.items() if v) or "auto (best the CPU has)"
+print(f"\nCPU: {cpu}, {threads} threads; flags: {' '.join(flags)}; kernel path: {path_text}")
 print(f"| {'measure':<46} | " + " | ".join(f"{p:>18}" for p in precisions) + f" | {'target':>12} |")
 print(f"|{'-' * 48}|" + "|".join("-" * 20 for _ in precisions) + f"|{'-' * 14}|")
 for name, values, target in rows:
     print(f"| {name:<46} | " + " | ".join(f"{v:>18}" for v in values) + f" | {target:>12} |")
-json.dump({"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu": cpu, "flags": flags,
+json.dump({"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpu": cpu, "flags": flags, "kernel_path": path,
            "threads": threads, "read_bandwidth_gb_s": {"median": bw_median, "best": bw_best},
            "bytes_per_token": bytes_per_token, "decode_roofline_tok_s": roofline,
            "precisions": {p: {"decode_fraction_of_roofline": runs[p][0]["decode_tokens_per_s"] / roofline,
