@@ -175,7 +175,7 @@ Result bench_linear_bf16_cold(const Exec& ex, int64_t out, int64_t in) {
   return {name, ms, double(per * 2 + (in + out) * 4), 2.0 * double(per)};
 }
 
-// Fast precision (AVX-512 VNNI or the AVX2 path): the experts repacked as the engine does at load
+// Fast precision: the experts repacked as the engine does at load
 // (kernels/weight_prep.cpp), so the rows time what a fast run executes. Returns the
 // packed bytes (empty when the engine would not pack) and sets each view's `packed`.
 std::vector<uint8_t> pack_like_the_engine(const Exec& ex, std::vector<Mxfp4Weight>& w) {

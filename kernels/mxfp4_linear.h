@@ -16,7 +16,7 @@ struct Mxfp4Weight {
   const uint8_t* scales = nullptr;
   int64_t out = 0, in = 0;
   int64_t blocks_stride = 0;
-  // Precision fast (AVX-512 VNNI or AVX2 path): the same matrix repacked at load for the int8
+  // Precision fast (CPU): the same matrix repacked at load for the int8
   // expert kernels (layout: kernels/cpu/mxfp4_int8.h), which then read only this;
   // blocks/scales stay valid views of the stored bytes.
   const uint8_t* packed = nullptr;

@@ -26,7 +26,7 @@ class WeightPreparer {
   DenseWeight dense(const DenseWeight& w);
   Mxfp4Weight mxfp4(const Mxfp4Weight& w);
   // One expert matrix of every local expert in the packed layout of the int8 kernels
-  // (precision fast with AVX-512 VNNI or on the AVX2 path: cpu::packs_expert_weights), at dst
+  // (precision fast: cpu::packs_expert_weights), at dst
   // (Σ cpu::packed_mxfp4_bytes bytes, 64-byte aligned): packed now when `pack`, else dst
   // already holds them (a cache file, worker/packed_experts.h) and only faults in. When
   // release_source (views into the read-only checkpoint mapping), the stored pages the

@@ -78,15 +78,12 @@ RankExecutor::RankExecutor(const std::filesystem::path& model_dir, const Executo
   if (world.rank() == 0) {
     GLOG_INFO("CPU kernels: {}, {} threads per rank; precision {}", cpu_isa, pool_->size(),
               kernels::precision_name(exec.precision));
-    // Fast mode's expert GEMM: int8 on AVX-512 VNNI or on the AVX2 path (packed experts);
-    // an AVX-512 CPU without VNNI runs the exact one.
+    // Fast mode's expert GEMM: int8 on packed experts, with AVX-512 VNNI or the AVX2 kernels.
     if (exec.device == Device::kCPU && exec.precision == kernels::Precision::kFast)
       GLOG_INFO("precision fast: expert GEMM {}",
-                kernels::cpu::grouped_mxfp4_int8_supported() ? "int8 activations x MXFP4 (AVX-512 VNNI)"
-                : kernels::cpu::packs_expert_weights(exec.precision)
-                    ? (kernels::cpu::use_avx_vnni() ? "int8 activations x MXFP4 (AVX2 + AVX-VNNI, packed experts)"
-                                                    : "int8 activations x MXFP4 (AVX2 vpmaddubsw, packed experts)")
-                    : "exact f32 kernels (AVX-512 without VNNI)");
+                kernels::cpu::grouped_mxfp4_int8_supported() ? "int8 activations x MXFP4 (AVX-512 VNNI, packed experts)"
+                : kernels::cpu::use_avx_vnni()               ? "int8 activations x MXFP4 (AVX2 + AVX-VNNI, packed experts)"
+                                                             : "int8 activations x MXFP4 (AVX2 vpmaddubsw, packed experts)");
   }
   auto checkpoint = model::Checkpoint::open(model_dir, options.layout);
   mapping_ = std::make_unique<Mapping>(world.size(), world.rank(), options.parallel,

@@ -47,7 +47,7 @@ uint64_t packed_bytes(const ModelWeights& weights) {
 PreparedSummary prepare_weights(ModelWeights& weights, const kernels::Exec& exec, bool show_progress) {
   Timer timer;
   kernels::WeightPreparer p(exec);
-  // Precision fast (AVX-512 VNNI or the AVX2 path): the experts in the int8 kernels' packed layout,
+  // Precision fast: the experts in the int8 kernels' packed layout,
   // from a cache file of an earlier start or packed now (worker/packed_experts.h).
   PackedTarget packed;
   const uint64_t to_pack = exec.device == Device::kCPU && kernels::cpu::packs_expert_weights(exec.precision)

@@ -68,7 +68,7 @@ struct ModelWeights {
   kernels::DenseWeight unembedding;          // [vocab slice, H]
   std::shared_ptr<const Checkpoint> checkpoint;  // keeps the mmaps alive
   std::vector<Buffer> prepared;  // device copies made by prepare_weights (worker/weight_prep.h)
-  // Precision fast (AVX-512 VNNI or AVX2 path): the experts' packed copy (worker/packed_experts.h).
+  // Precision fast (CPU): the experts' packed copy (worker/packed_experts.h).
   std::shared_ptr<PackedExpertStore> packed_experts;
 };
 

@@ -13,7 +13,7 @@
 // (kernels/cpu/mxfp4_int8.h). Precision fast on the AVX2 path: the experts come packed,
 // the rows quantised the same way, and every expert runs the AVX2 packed GEMV, 6 rows at
 // a time against each 32-row weight tile (no decoded tile: the slice stays in L1/L2).
-// Elsewhere (an AVX-512 CPU without VNNI) fast mode runs the f32 code unchanged.
+// (An AVX-512 CPU without VNNI packs too and runs the AVX2 kernels: kernels/cpu/mxfp4_pack.h.)
 #include "kernels/cpu/grouped_mxfp4.h"
 
 #include <immintrin.h>

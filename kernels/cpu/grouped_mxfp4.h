@@ -21,8 +21,8 @@ struct SwigluEpilogue {
 // and runs vpdpbusd (kernels/cpu/mxfp4_int8.h) when grouped_mxfp4_int8_supported. Experts
 // packed at load (Mxfp4Weight::packed, precision fast only) run the int8 kernels of that
 // layout: AVX-512 VNNI where supported and allow_avx512, else the AVX2 packed GEMV for
-// every row count (kernels/cpu/mxfp4_packed_avx2.cpp). Stored-layout experts without
-// AVX-512 VNNI run the exact f32 kernels in fast mode too.
+// every row count (kernels/cpu/mxfp4_packed_avx2.cpp). Stored-layout experts (callers that
+// did not pack) without AVX-512 VNNI run the exact f32 kernels in fast mode too.
 void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroups& groups,
                    const Mxfp4Weight* weights, const float* bias, const SwigluEpilogue* swiglu,
                    bool allow_avx512 = true, Precision precision = Precision::kExact);

@@ -11,9 +11,11 @@
 
 namespace gossamer::kernels::cpu {
 
-// Whether a CPU run at this precision reads packed expert weights: precision fast with the
-// AVX-512 VNNI int8 kernels, or on the AVX2 path (kernels/cpu/mxfp4_packed_avx2.cpp).
-// (An AVX-512 CPU without VNNI keeps the stored layout and the f32 kernels.)
+// Whether a CPU run at this precision reads packed expert weights: precision fast, on every
+// CPU (the AVX-512 VNNI int8 kernels where present, else the AVX2 ones of
+// kernels/cpu/mxfp4_packed_avx2.cpp, also on AVX-512 CPUs without VNNI: bench_kernels on
+// this project's test box, AVX-512 f32 vs AVX2 packed vpmaddubsw, expert decode GEMV from
+// DRAM 12 vs 24 GB/s, 32 experts x 64 rows 151-175 vs 183-190 GFLOP/s).
 bool packs_expert_weights(Precision precision);
 
 // Bytes of w in the packed layout, a multiple of 64.

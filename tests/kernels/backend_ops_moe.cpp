@@ -113,8 +113,9 @@ std::vector<float> int8_block_roundtrip(std::vector<float> x) {
 std::vector<ShapeError> run_grouped(const Exec& exact_exec, bool swiglu, bool fast = false, bool packed = false) {
   Exec exec = exact_exec;
   if (fast) exec.precision = Precision::kFast;
-  // Packed experts run int8 kernels on the AVX2 path too (kernels/cpu/mxfp4_packed_avx2.cpp).
-  const bool int8 = fast && (cpu::grouped_mxfp4_int8_supported() || (packed && cpu::packs_expert_weights(Precision::kFast)));
+  // Packed experts run int8 kernels on every CPU (kernels/cpu/mxfp4_packed_avx2.cpp without
+  // AVX-512 VNNI).
+  const bool int8 = fast && (cpu::grouped_mxfp4_int8_supported() || packed);
   std::vector<ShapeError> errs;
   for (const auto& s : kShapes)
     for (bool with_bias : {true, false}) {

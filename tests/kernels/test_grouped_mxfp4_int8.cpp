@@ -233,7 +233,6 @@ struct PackedExperts {
 
 // allow_avx512 false: the AVX2 kernels on the same packed bytes (what an AVX2-only CPU runs).
 TEST_P(GroupedMxfp4Int8Test, PackedWeightsWithinInt8Bounds) {
-  if (!cpu::packs_expert_weights(Precision::kFast)) GTEST_SKIP() << "AVX-512 without VNNI: experts are never packed";
   const auto c = GetParam();
   const Int8GemmProblem p(c, 51);
   const PackedExperts packed(p.w.views);
@@ -318,7 +317,6 @@ TEST_P(GroupedMxfp4Int8Test, AvxVnniGemvMatchesTheMaddubsOne) {
 
 // Packed weights outside fast mode are a bug in the caller (only fast packs them).
 TEST(GroupedMxfp4Packed, RefusedOutsideTheInt8Path) {
-  if (!cpu::packs_expert_weights(Precision::kFast)) GTEST_SKIP() << "AVX-512 without VNNI: experts are never packed";
   const Int8GemmProblem p(kInt8GemmCases[0], 61);
   const PackedExperts packed(p.w.views);
   std::vector<float> y(size_t(p.g.rows() * kInt8GemmCases[0].out));
