@@ -154,10 +154,7 @@ std::shared_ptr<PackedExpertStore> PackedExpertStore::open(const ModelWeights& w
     if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) == file_bytes)
       map = ::mmap(nullptr, file_bytes, PROT_READ, MAP_SHARED, fd, 0);
     if (map != MAP_FAILED && std::memcmp(map, header.data(), header.size()) == 0) {
-      s->map_ = map;
-      s->map_bytes_ = file_bytes;
-      s->fd_ = fd;
-      s->data_ = static_cast<uint8_t*>(map) + kHeaderBytes;
+      s->attach(map, file_bytes, fd);
       s->ready_ = true;
       s->where_ = path.string();
       return s;
@@ -189,16 +186,20 @@ std::shared_ptr<PackedExpertStore> PackedExpertStore::open(const ModelWeights& w
     return give_up(fmt::format("cannot reserve {:.1f} GB in {}: {}", file_bytes / 1e9, dir.string(), std::strerror(rc)));
   void* map = ::mmap(nullptr, file_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (map == MAP_FAILED) return give_up(fmt::format("cannot map {}: {}", tmp, std::strerror(errno)));
-  s->map_ = map;
-  s->map_bytes_ = file_bytes;
-  s->fd_ = fd;
-  s->data_ = static_cast<uint8_t*>(map) + kHeaderBytes;
+  s->attach(map, file_bytes, fd);
   s->tmp_path_ = tmp;
   s->final_path_ = path.string();
   s->where_ = path.string() + " (new)";
   s->header_ = header;  // written by commit(), after the data
   s->key_ = key;
   return s;
+}
+
+void PackedExpertStore::attach(void* map, uint64_t bytes, int fd) {
+  map_ = map;
+  map_bytes_ = bytes;
+  fd_ = fd;
+  data_ = static_cast<uint8_t*>(map) + kHeaderBytes;
 }
 
 void PackedExpertStore::commit() {

@@ -47,6 +47,8 @@ class PackedExpertStore {
 
  private:
   PackedExpertStore() = default;
+  // Takes the cache file's mapping (header + data) and descriptor.
+  void attach(void* map, uint64_t bytes, int fd);
   uint8_t* data_ = nullptr;
   bool ready_ = false;
   std::string where_;

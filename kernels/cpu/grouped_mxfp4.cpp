@@ -278,8 +278,8 @@ void gemm_tile_int8(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_
 void run_item(const Problem& pb, int64_t e, int64_t o0, int64_t o1, Scratch& scratch) {
   const int64_t r0 = pb.groups.offsets[e], m = pb.groups.offsets[e + 1] - r0;
   if (pb.packed_avx2) {
-    for (int64_t t = 0; t < m; t += kPackedAvx2MaxTokens)
-      direct_tile(pb, static_cast<int>(std::min<int64_t>(kPackedAvx2MaxTokens, m - t)), e, r0 + t, o0, o1, scratch);
+    for (int64_t t = 0; t < m; t += kPackedGemvMaxTokens)
+      direct_tile(pb, static_cast<int>(std::min<int64_t>(kPackedGemvMaxTokens, m - t)), e, r0 + t, o0, o1, scratch);
     return;
   }
   const int64_t gemv_rows = pb.weights[e].packed ? kPackedGemvMaxTokens : direct_max_rows(pb.gemv_q != nullptr);

@@ -33,19 +33,15 @@ CpuFeatures detect() {
   if (__get_cpuid_max(0, nullptr) < 7) return f;
   __cpuid_count(7, 0, a, b, c, d);
   f.avx2 = b & bit_AVX2;
-  {
-    unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
-    __cpuid_count(7, 1, a1, b1, c1, d1);
-    f.avx_vnni = a1 & (1u << 4);  // CPUID.(7,1):EAX.AVX-VNNI (VEX encoded: needs only YMM state)
-  }
+  unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
+  __cpuid_count(7, 1, a1, b1, c1, d1);
+  f.avx_vnni = a1 & (1u << 4);  // CPUID.(7,1):EAX.AVX-VNNI (VEX encoded: needs only YMM state)
   if (os_zmm) {
     f.avx512f = b & bit_AVX512F;
     f.avx512bw = b & bit_AVX512BW;
     f.avx512vl = b & bit_AVX512VL;
     f.avx512_vnni = c & bit_AVX512VNNI;
     f.avx512_fp16 = d & (1u << 23);  // CPUID.(7,0):EDX.AVX512-FP16
-    unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
-    __cpuid_count(7, 1, a1, b1, c1, d1);
     f.avx512_bf16 = a1 & bit_AVX512BF16;
   }
   return f;

@@ -134,9 +134,8 @@ struct PackedGemvJob {
 void packed_gemv_rows_avx512(const PackedGemvJob& job, int64_t o0, int64_t o1);
 
 // ---- The packed layout on AVX2 CPUs (kernels/cpu/mxfp4_packed_avx2.cpp) ----
-// The GEMV above with vpmaddubsw + vpmaddwd, for 1..kPackedAvx2MaxTokens tokens; prefill
-// calls it 6 rows at a time (kernels/cpu/grouped_mxfp4.cpp).
-inline constexpr int kPackedAvx2MaxTokens = 6;
+// The GEMV above with vpmaddubsw + vpmaddwd, for the same 1..kPackedGemvMaxTokens tokens;
+// prefill calls it that many rows at a time (kernels/cpu/grouped_mxfp4.cpp).
 // With AVX-VNNI's vpdpbusd where the CPU has it, else vpmaddubsw + vpmaddwd; the two
 // variants are also callable on their own (the same sums, so the same floats).
 void packed_gemv_rows_avx2(const PackedGemvJob& job, int64_t o0, int64_t o1);

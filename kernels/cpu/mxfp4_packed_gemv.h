@@ -103,7 +103,7 @@ void packed_gemv_rows(const PackedGemvJob& job, int64_t o0, int64_t o1) {
     case 5: return packed_gemv_groups<Dot, 5>(job, o0, o1);
     default: return packed_gemv_groups<Dot, 6>(job, o0, o1);
   }
-  static_assert(kPackedAvx2MaxTokens == 6, "the switch covers every token count");
+  static_assert(kPackedGemvMaxTokens == 6, "the switch covers every token count");
 }
 
 }  // namespace

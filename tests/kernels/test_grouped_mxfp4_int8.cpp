@@ -297,7 +297,7 @@ TEST_P(GroupedMxfp4Int8Test, AvxVnniGemvMatchesTheMaddubsOne) {
   std::vector<int32_t> corr(scale.size());
   const cpu::Int8Rows x{q.data(), scale.data(), corr.data(), c.in};
   cpu::quantize_rows_int8_avx2(p.x.data(), 0, rows, x);
-  for (int tokens = 1; tokens <= std::min<int>(cpu::kPackedAvx2MaxTokens, int(rows)); ++tokens) {
+  for (int tokens = 1; tokens <= std::min<int>(cpu::kPackedGemvMaxTokens, int(rows)); ++tokens) {
     cpu::PackedGemvJob job;
     job.packed = packed.views[0].packed;
     job.groups = (c.out + cpu::kInt8GroupRows - 1) / cpu::kInt8GroupRows;
