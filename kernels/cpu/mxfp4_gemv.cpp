@@ -10,6 +10,11 @@
 namespace gossamer::kernels::cpu {
 namespace {
 
+// Bytes ahead of the current block that each row prefetches, once per line. Without it the
+// decode GEMV read its experts from DRAM at 7.8 GB/s; with 1 KB 9.2 and with 4 KB 11.1, its
+// compute limit (11.4 GB/s with the weights in L3; bench_kernels, GOSSAMER_CPU_ISA=avx2).
+constexpr int64_t kPrefetchBytes = 4096;
+
 // v[0], v[1]: the even elements 0..14 and 16..30 of one block; v[2], v[3]: the odd ones.
 inline void decode_split_x2(const uint8_t* blk, __m256 (&v)[4]) {
   const __m128i lut2 = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
@@ -33,6 +38,7 @@ void rows(const Mxfp4GemvJob& j, int64_t r, int64_t r_begin) {
 #pragma GCC unroll 2
     for (int i = 0; i < NR; ++i) {
       const int64_t at = (r + i) * j.stride + g;
+      if ((g & 3) == 0) _mm_prefetch(reinterpret_cast<const char*>(j.blocks + at * 16) + kPrefetchBytes, _MM_HINT_T0);
       __m256 v[4];
       decode_split_x2(j.blocks + at * 16, v);
       const __m256 half_scale = _mm256_set1_ps(0.5f * j.scale_table[j.scales[at]]);
