@@ -6,8 +6,8 @@
 // bf16 (exact: e2m1 values times a power of two) in a per-thread scratch that stays in L2,
 // and the dense bf16 micro-kernels (kernels/cpu/dense_rows.h: AVX2 or AVX-512, picked at
 // run time) run it against all of the expert's rows. Experts with at most
-// kMxfp4GemvMaxTokens rows (decode steps) skip the tile and decode in registers instead
-// (kernels/cpu/mxfp4_gemv.h). Accumulation is f32 in either path.
+// kMxfp4GemvMaxTokens rows on AVX-512, kMxfp4GemvMaxTokensAvx2 on AVX2 (decode steps)
+// skip the tile and decode in registers instead (kernels/cpu/mxfp4_gemv.h). Accumulation is f32 in either path.
 // Precision fast with AVX-512 VNNI: tiles decode to int8 instead, the input rows are
 // quantised to int8 once per call, and experts with up to 4 rows take an int8 GEMV
 // (kernels/cpu/mxfp4_int8.h). Precision fast on the AVX2 path: the experts come packed,
@@ -36,7 +36,6 @@ namespace gossamer::kernels::cpu {
 namespace {
 
 constexpr int64_t kTileRows = 32;      // weight rows decoded at once (32 x 2880 f32 = 360 KB)
-constexpr int64_t kDirectMaxRows = kMxfp4GemvMaxTokens;  // experts with this few rows: GEMV
 constexpr int64_t kRowChunk = 96;      // input rows per pass over a decoded tile
 constexpr int64_t kPackedSlots = 4;    // row chunks of one expert kept packed per thread
 // Decoding a weight row costs about as much as multiplying it against this many tokens
@@ -131,8 +130,12 @@ void finish_row(const Problem& pb, int64_t e, int64_t r, int64_t o0, int64_t o1,
 
 // Experts with at most this many rows take the GEMV path. bench_kernels, fast, 32 experts
 // of 5760x2880 per call, CPU ms GEMV vs tile: 2 rows 44-48 vs 75, 4 rows 57-84 vs 70-74,
-// 6 rows 89-134 vs 82 (a shared, noisy machine): the int8 GEMV up to 4 rows.
-inline int64_t direct_max_rows(bool int8_gemv) { return int8_gemv ? kInt8GemvMaxTokens : kDirectMaxRows; }
+// 6 rows 89-134 vs 82 (a shared, noisy machine): the int8 GEMV up to 4 rows. The f32 GEMV
+// (exact) takes up to 6 rows on AVX-512, where it beats the decoded tile at every count
+// (bench_kernels, exact, 32 experts x 2 / 4 / 6 rows: see kernels/cpu/avx512/mxfp4_gemv.cpp).
+inline int64_t direct_max_rows(bool int8_gemv, bool avx512) {
+  return int8_gemv ? kInt8GemvMaxTokens : avx512 ? kMxfp4GemvMaxTokens : kMxfp4GemvMaxTokensAvx2;
+}
 
 // ---- GEMV path: T <= 3 rows (4 in fast mode), each weight row decoded in registers ----------------------
 // (kernels/cpu/mxfp4_gemv.h; the inputs were put in split order once per call).
@@ -282,7 +285,7 @@ void run_item(const Problem& pb, int64_t e, int64_t o0, int64_t o1, Scratch& scr
       direct_tile(pb, static_cast<int>(std::min<int64_t>(kPackedGemvMaxTokens, m - t)), e, r0 + t, o0, o1, scratch);
     return;
   }
-  const int64_t gemv_rows = pb.weights[e].packed ? kPackedGemvMaxTokens : direct_max_rows(pb.gemv_q != nullptr);
+  const int64_t gemv_rows = pb.weights[e].packed ? kPackedGemvMaxTokens : direct_max_rows(pb.gemv_q != nullptr, pb.avx512);
   if (m <= gemv_rows) return direct_tile(pb, static_cast<int>(m), e, r0, o0, o1, scratch);
   if (pb.q) {
     scratch.reserve_int8(pb.in);
@@ -298,13 +301,13 @@ uint64_t next_call_id() {
 }
 
 // The source rows of every GEMM-path expert as int8 (once per call, not per tile): all of
-// x's rows when any expert has more than direct_max_rows(true) rows or the weights are
+// x's rows when any expert has more than direct_max_rows(true, true) rows or the weights are
 // packed (whose GEMV reads this layout too), else none (null).
 const Int8Rows* quantize_inputs(ThreadPool& pool, const float* x, const ExpertGroups& groups, int64_t in,
                                 bool packed, bool avx2) {
   bool any = packed;
   for (int64_t e = 0; e < groups.groups && !any; ++e)
-    any = groups.offsets[e + 1] - groups.offsets[e] > direct_max_rows(true);
+    any = groups.offsets[e + 1] - groups.offsets[e] > direct_max_rows(true, true);
   if (!any) return nullptr;
   int64_t sources = groups.rows();
   if (groups.row_index) {
@@ -353,6 +356,7 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
   if (packed && precision != Precision::kFast)
     GOSSAMER_THROW(kInternal, "grouped_mxfp4: experts repacked for the int8 kernels, but this call is not fast");
   const bool packed_avx2 = packed && !int8;
+  const bool avx512 = allow_avx512 && active_isa() == Isa::kAvx512;
   if (!int8 && !packed && split.size() < split_size) split.resize(split_size);
   // Fast mode: the GEMV rows as int8 instead (kernels/cpu/mxfp4_int8.h), same slots.
   thread_local std::vector<int8_t> gemv_q;
@@ -366,7 +370,7 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
   }
   for (int64_t e = 0; e < groups.groups; ++e) {
     const int64_t r0 = groups.offsets[e], m = groups.offsets[e + 1] - r0;
-    if (packed || m > direct_max_rows(int8)) continue;
+    if (packed || m > direct_max_rows(int8, avx512)) continue;
     for (int64_t t = 0; t < m; ++t) {
       const int64_t r = r0 + t, slot = e * (int8 ? kInt8GemvMaxTokens : kMxfp4GemvMaxTokens) + t;
       const float* xr = x + (groups.row_index ? int64_t{groups.row_index[r]} : r) * in;
@@ -385,7 +389,7 @@ void grouped_mxfp4(ThreadPool& pool, float* y, const float* x, const ExpertGroup
                    swiglu,
                    weights[0].out,
                    in,
-                   allow_avx512 && active_isa() == Isa::kAvx512,
+                   avx512,
                    split.data(),
                    next_call_id(),
                    int8 || packed_avx2 ? quantize_inputs(pool, x, groups, in, packed, packed_avx2) : nullptr,

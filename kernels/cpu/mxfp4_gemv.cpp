@@ -81,7 +81,7 @@ void mxfp4_gemv_rows_avx2(const Mxfp4GemvJob& job, int64_t r_begin, int64_t r_en
     case 2: return rows_for_tokens<2>(job, r_begin, r_end);
     default: return rows_for_tokens<3>(job, r_begin, r_end);
   }
-  static_assert(kMxfp4GemvMaxTokens == 3, "the switch covers every token count");
+  static_assert(kMxfp4GemvMaxTokensAvx2 == 3, "the switch covers every token count");
 }
 
 }  // namespace gossamer::kernels::cpu

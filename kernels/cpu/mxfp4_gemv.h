@@ -14,7 +14,10 @@
 
 namespace gossamer::kernels::cpu {
 
-inline constexpr int kMxfp4GemvMaxTokens = 3;
+// Tokens one call takes: up to kMxfp4GemvMaxTokens on AVX-512, kMxfp4GemvMaxTokensAvx2 on
+// AVX2 (16 registers: two accumulators per row and token).
+inline constexpr int kMxfp4GemvMaxTokens = 6;
+inline constexpr int kMxfp4GemvMaxTokensAvx2 = 3;
 
 // dst = x reordered per 32-element block: the 16 even-indexed values, then the 16 odd.
 // in % 32 == 0.
@@ -28,7 +31,7 @@ struct Mxfp4GemvJob {
   int64_t stride = 0;               // blocks per row in memory
   int64_t nb = 0;                   // blocks per row used (in / 32)
   const float* const* xs = nullptr; // [tokens] inputs in split order, in = nb * 32
-  int tokens = 1;                   // 1..kMxfp4GemvMaxTokens
+  int tokens = 1;                   // 1..kMxfp4GemvMaxTokens(Avx2)
   const float* scale_table = nullptr;  // 2^(s-127) for s in 0..255
   float* res = nullptr;
   int64_t res_ld = 0;

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "kernels/cpu/grouped_mxfp4.h"
+#include "kernels/cpu/mxfp4_gemv.h"
 #include "kernels/grouped_mxfp4.h"
 #include "kernels/moe_combine.h"
 #include "kernels/moe_permute.h"
@@ -162,6 +163,37 @@ TEST(GroupedMxfp4, SwigluClampsGateAboveAndLinearBothSides) {
   EXPECT_GT(above, 0);
   EXPECT_GT(below, 0);
   EXPECT_LT(rel_err(a, ar), kGemmTol);
+}
+
+// Every row count an expert has in a decode step, on both sides of the switch from the
+// f32 GEMV (up to cpu::kMxfp4GemvMaxTokens rows on AVX-512, kMxfp4GemvMaxTokensAvx2 on
+// AVX2) to the decoded tile, on both paths, against the oracle one expert at a time (so a
+// failure names its row count). 70 outputs: the GEMV's pairs of rows end on an odd one.
+TEST(GroupedMxfp4, EveryGemvRowCountMatchesReference) {
+  constexpr int64_t kExperts = 9, in = 2880, out = 70;  // expert e has e rows: 0..8
+  std::vector<int64_t> offsets(kExperts + 1, 0);
+  for (int64_t e = 0; e < kExperts; ++e) offsets[size_t(e + 1)] = offsets[size_t(e)] + e;
+  const int64_t rows = offsets[kExperts];
+  test::RandomExperts w(kExperts, out, in, 41);
+  const auto x = test::random_vec(size_t(rows * in), 42);
+  const auto bias = test::random_vec(size_t(kExperts * out), 43);
+  const ExpertGroups g{offsets.data(), kExperts, nullptr};
+  std::vector<float> yr(size_t(rows * out)), ar(size_t(rows * out / 2));
+  ref::grouped_mxfp4_linear(yr.data(), x.data(), g, w.views.data(), bias.data());
+  ref::grouped_mxfp4_swiglu(ar.data(), x.data(), g, w.views.data(), bias.data(), 1.702f, 7.f);
+  const cpu::SwigluEpilogue swiglu{1.702f, 7.f};
+  for (bool avx512 : {true, false}) {
+    std::vector<float> y(yr.size(), -1.f), a(ar.size(), -1.f);
+    cpu::grouped_mxfp4(*exec3().pool, y.data(), x.data(), g, w.views.data(), bias.data(), nullptr, avx512);
+    cpu::grouped_mxfp4(*exec3().pool, a.data(), x.data(), g, w.views.data(), bias.data(), &swiglu, avx512);
+    for (int64_t e = 1; e < kExperts; ++e) {
+      const auto r0 = size_t(offsets[size_t(e)]), m = size_t(e);
+      EXPECT_LT(rel_err(y.data() + r0 * out, yr.data() + r0 * out, m * out), kGemmTol)
+          << "linear, " << e << " rows, avx512 " << avx512;
+      EXPECT_LT(rel_err(a.data() + r0 * out / 2, ar.data() + r0 * out / 2, m * out / 2), kGemmTol)
+          << "swiglu, " << e << " rows, avx512 " << avx512;
+    }
+  }
 }
 
 TEST(GroupedMxfp4, RejectsMismatchedExpertsAndOddSwigluWidth) {
