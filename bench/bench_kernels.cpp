@@ -116,6 +116,44 @@ Result bench_attention(const Exec& ex, int64_t ctx, int window, int nh = 64, int
   return {name, ms, double(2 * keys * nkv * d * 4), double(4 * keys * nh * d)};
 }
 
+// The engine's attention (attention_varlen): one sequence decoding one token at position
+// ctx-1 over a paged cache (block 16, blocks in reverse order), f32 cache in precision
+// exact and bf16 in fast, as the worker allocates it. Bytes: the K and V rows read.
+Result bench_attention_varlen_decode(const Exec& ex, int64_t ctx, int window, int nh = 64, int nkv = 8) {
+  const int d = 64, bs = 16;
+  const int64_t blocks = (ctx + bs - 1) / bs, elems = blocks * bs * nkv * d;
+  const bool bf16 = ex.fast();
+  const size_t es = bf16 ? 2 : 4;
+  std::vector<uint8_t> k(size_t(elems) * es), v(k.size());
+  {
+    const auto kf = rand_f32(size_t(elems), 5), vf = rand_f32(size_t(elems), 6);
+    for (int64_t i = 0; i < elems; ++i) {
+      if (bf16) {
+        const uint16_t kb = f32_to_bf16(kf[size_t(i)]).bits, vb = f32_to_bf16(vf[size_t(i)]).bits;
+        std::memcpy(k.data() + i * 2, &kb, 2);
+        std::memcpy(v.data() + i * 2, &vb, 2);
+      } else {
+        std::memcpy(k.data() + i * 4, &kf[size_t(i)], 4);
+        std::memcpy(v.data() + i * 4, &vf[size_t(i)], 4);
+      }
+    }
+  }
+  std::vector<int32_t> table(static_cast<size_t>(blocks));
+  for (int64_t i = 0; i < blocks; ++i) table[size_t(i)] = int32_t(blocks - 1 - i);
+  const PagedKv kv{k.data(), v.data(), bf16 ? DType::kBF16 : DType::kF32, blocks, bs};
+  const int32_t pos = int32_t(ctx - 1), seq_offsets[2] = {0, 1}, table_offsets[2] = {0, int32_t(blocks)};
+  const VarlenBatch batch{1, 1, &pos, seq_offsets, table.data(), table_offsets};
+  AttentionShape sh{nh, nkv, d, window, 0.125f};
+  auto q = rand_f32(size_t(nh * d), 7), sinks = rand_f32(size_t(nh), 8);
+  std::vector<float> out(size_t(nh * d));
+  double ms = time_ms([&] { attention_varlen(ex, out.data(), q.data(), kv, batch, sinks.data(), sh); });
+  const int64_t keys = window > 0 ? std::min<int64_t>(window, ctx) : ctx;
+  char name[128];
+  std::snprintf(name, sizeof name, "attention_varlen decode ctx=%lld window=%d (%dq/%dkv x64, %s KV)",
+                (long long)ctx, window, nh, nkv, bf16 ? "bf16" : "f32");
+  return {name, ms, double(2 * keys * nkv * d * int64_t(es)), double(4 * keys * nh * d)};
+}
+
 // One draw over the full gpt-oss vocabulary. Gaussian logits (sigma 2.5) give a broad
 // nucleus of thousands of tokens: a harder case than a trained model's usual peak.
 Result bench_sampling(float top_p, int top_k) {
@@ -305,6 +343,10 @@ int main(int argc, char** argv) {
   add_if("bench_attention(ex, 4096, 128)", [&] { return bench_attention(ex, 4096, 128); });
   // One rank's share at tp = 8:
   add_if("bench_attention(ex, 4096, 0, 8, 1)", [&] { return bench_attention(ex, 4096, 0, 8, 1); });
+  // The engine's path, as a decode step calls it.
+  add_if("bench_attention_varlen_decode(ex, 4096, 0)", [&] { return bench_attention_varlen_decode(ex, 4096, 0); });
+  add_if("bench_attention_varlen_decode(ex, 16384, 0)", [&] { return bench_attention_varlen_decode(ex, 16384, 0); });
+  add_if("bench_attention_varlen_decode(ex, 4096, 128)", [&] { return bench_attention_varlen_decode(ex, 4096, 128); });
   add_if("bench_sampling(1.0f, 0)", [&] { return bench_sampling(1.0f, 0); });
   add_if("bench_sampling(0.9f, 0)", [&] { return bench_sampling(0.9f, 0); });
   add_if("bench_sampling(1.0f, 50)", [&] { return bench_sampling(1.0f, 50); });

@@ -17,7 +17,7 @@ namespace gossamer::kernels::cpu {
 // Tokens one call takes: up to kMxfp4GemvMaxTokens on AVX-512, kMxfp4GemvMaxTokensAvx2 on
 // AVX2 (16 registers: two accumulators per row and token).
 inline constexpr int kMxfp4GemvMaxTokens = 6;
-inline constexpr int kMxfp4GemvMaxTokensAvx2 = 3;
+inline constexpr int kMxfp4GemvMaxTokensAvx2 = 4;
 
 // dst = x reordered per 32-element block: the 16 even-indexed values, then the 16 odd.
 // in % 32 == 0.
