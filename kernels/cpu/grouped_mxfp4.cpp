@@ -31,6 +31,7 @@
 #include "kernels/cpu/mxfp4_avx2.h"
 #include "kernels/cpu/mxfp4_gemv.h"
 #include "kernels/cpu/mxfp4_int8.h"
+#include "kernels/cpu/mxfp4_tile.h"
 
 namespace gossamer::kernels::cpu {
 namespace {
@@ -191,8 +192,10 @@ void direct_tile(const Problem& pb, int tokens, int64_t e, int64_t row0, int64_t
 // Rows [o0, o1) of w as bf16, row-major with stride w.in. Exact: an e2m1 value times a
 // power of two has at most 2 significant bits, and bf16 has f32's exponent range, so
 // dropping the low half of the f32 bits loses nothing.
-void decode_tile_bf16(const Mxfp4Weight& w, int64_t o0, int64_t o1, uint16_t* dst) {
+void decode_tile_bf16(const Mxfp4Weight& w, int64_t o0, int64_t o1, uint16_t* dst, bool avx512) {
   const auto& st = mxfp4_scale_table();
+  if (avx512)
+    return decode_tile_bf16_avx512(w.blocks, w.scales, w.stride(), w.in / kMxfp4BlockSize, o0, o1, dst, st.data());
   const int64_t nb = w.in / kMxfp4BlockSize;
   for (int64_t o = o0; o < o1; ++o) {
     const uint8_t* blocks = w.blocks + o * w.stride() * kMxfp4BytesPerBlock;
@@ -219,7 +222,7 @@ void decode_tile_bf16(const Mxfp4Weight& w, int64_t o0, int64_t o1, uint16_t* ds
 // rows, kRowChunk at a time, into `dots`; then bias and the epilogue. The decoded tile is
 // half the bytes an f32 one would be, which is what the micro-kernel streams from L2.
 void gemm_tile(const Problem& pb, int64_t e, int64_t r0, int64_t r1, int64_t o0, int64_t o1, Scratch& s) {
-  decode_tile_bf16(pb.weights[e], o0, o1, s.tile.data());
+  decode_tile_bf16(pb.weights[e], o0, o1, s.tile.data(), pb.avx512);
   const int64_t nrows = o1 - o0;
   const int64_t block = pb.avx512 ? kAvx512PairBlock : kAvx2PairBlock;
   const int64_t x_stride = (pb.in + block - 1) / block * block;

@@ -2,7 +2,11 @@
 // against the scalar oracle and against a dense linear over the decoded values.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "core/mxfp4.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/mxfp4_tile.h"
 #include "kernels/linear.h"
 #include "kernels/mxfp4_linear.h"
 #include "kernels/ref/mxfp4_linear.h"
@@ -70,6 +74,39 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Mxfp4LinearTest,
                                            Case{5, 301, 2880}));  // several tiles per thread
 
 // A block-granular column slice through blocks_stride (tensor-parallel W2).
+// The exact GEMM's bf16 tile on AVX-512 (kernels/cpu/avx512/mxfp4_tile.cpp): every code
+// under every scale byte, e = 0 (2^-127, an f32 subnormal) and 255 (inf) included, bit for
+// bit the top half of the f32 value kFp4Values[code] * 2^(e - 127), with the row stride
+// and a row range that skips row 0.
+TEST(Mxfp4, AvxTileDecodeIsTheTopHalfOfEveryValue) {
+  if (!cpu::isa_supported(cpu::Isa::kAvx512, cpu::cpu_features())) GTEST_SKIP() << "no AVX-512";
+  constexpr int64_t kRows = 257, kStride = 3, kNb = 2;  // row r: scale r - 1 (row 0 skipped)
+  std::vector<uint8_t> blocks(size_t(kRows * kStride * 16)), scales(size_t(kRows * kStride), 0xAA);
+  for (int64_t r = 0; r < kRows; ++r)
+    for (int64_t g = 0; g < kNb; ++g) {
+      scales[size_t(r * kStride + g)] = uint8_t(r - 1 + 60 * g);
+      for (int j = 0; j < 16; ++j)  // both blocks hold all 16 codes in both nibbles
+        blocks[size_t((r * kStride + g) * 16 + j)] = uint8_t(((j + 5 * g) % 16) | (((15 - j) % 16) << 4));
+    }
+  std::vector<float> table(256);
+  for (int s = 0; s < 256; ++s) table[size_t(s)] = e8m0_to_f32(uint8_t(s));
+  std::vector<uint16_t> tile(size_t((kRows - 1) * kNb * 32), 0x1234);
+  cpu::decode_tile_bf16_avx512(blocks.data(), scales.data(), kStride, kNb, 1, kRows, tile.data(), table.data());
+  int checked = 0;
+  for (int64_t r = 1; r < kRows; ++r)
+    for (int64_t g = 0; g < kNb; ++g)
+      for (int k = 0; k < 32; ++k) {
+        const uint8_t* blk = blocks.data() + (r * kStride + g) * 16;
+        const float v = kFp4Values[fp4_code(blk, k)] * table[scales[size_t(r * kStride + g)]];
+        uint32_t bits;
+        std::memcpy(&bits, &v, 4);
+        ASSERT_EQ(tile[size_t(((r - 1) * kNb + g) * 32 + k)], uint16_t(bits >> 16))
+            << "row " << r << " block " << g << " element " << k;
+        ++checked;
+      }
+  EXPECT_EQ(checked, (kRows - 1) * kNb * 32);
+}
+
 TEST(Mxfp4Linear, BlocksStrideSlice) {
   const int64_t out = 21, full_blocks = 9, off_blocks = 3, in = 4 * 32, n = 3;
   RandomMxfp4 m(out, full_blocks, 21);
