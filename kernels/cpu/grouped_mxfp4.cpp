@@ -138,7 +138,7 @@ inline int64_t direct_max_rows(bool int8_gemv, bool avx512) {
   return int8_gemv ? kInt8GemvMaxTokens : avx512 ? kMxfp4GemvMaxTokens : kMxfp4GemvMaxTokensAvx2;
 }
 
-// ---- GEMV path: T <= 3 rows (4 in fast mode), each weight row decoded in registers ----------------------
+// ---- GEMV path: up to 6 rows (AVX-512; 4 on AVX2 and in the int8 GEMV), each weight row decoded in registers ----
 // (kernels/cpu/mxfp4_gemv.h; the inputs were put in split order once per call).
 
 void direct_tile(const Problem& pb, int tokens, int64_t e, int64_t row0, int64_t o0, int64_t o1, Scratch& s) {
