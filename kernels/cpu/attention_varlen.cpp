@@ -20,7 +20,9 @@
 // A bf16 cache (Precision::kFast) holds half the bytes: each key tile's K and V rows of a
 // head are widened (exactly) into f32 scratch as they are first touched, and the f32 tile
 // code runs on them unchanged; the widening is a shift per value next to the 2 d FMAs
-// per row and key. Writes (kv_cache_write_varlen.cpp) round to bf16 (nearest even).
+// per row and key. On AVX-512 the key tile is widened and transposed in one step, and the
+// scores and value updates run 16 lanes wide (kernels/cpu/attention_tile_avx512.h), with
+// the same results bit for bit. Writes (kv_cache_write_varlen.cpp) round to bf16 (nearest even).
 //
 // Memory: per-thread tile scratch and the per-call plan live in thread_local buffers that
 // grow to the largest shape seen and are then reused: no allocation on the steady path.
@@ -35,6 +37,8 @@
 
 #include "core/dtype.h"
 #include "kernels/cpu/attention_tile.h"
+#include "kernels/cpu/attention_tile_avx512.h"
+#include "kernels/cpu/isa.h"
 
 namespace gossamer::kernels::cpu {
 namespace {
@@ -85,6 +89,7 @@ struct Job {
   const void* k;  // [blocks, block_size, nkv, d] f32 or bf16 (`bf16`)
   const void* v;
   bool bf16;
+  bool avx512;  // scores and value updates on the AVX-512 tiles (kernels/cpu/attention_tile_avx512.h)
   const int32_t* positions;
   const int32_t* tables;
   const int32_t* table_offsets;
@@ -219,7 +224,24 @@ void run_item(const Job& job, const WorkItem& it) {
     const bool unmasked = k0 >= max_lo && k0 + kKeyTile - 1 <= min_p;
     for (int64_t hm = 0; hm < it.kv_heads; ++hm) {
       const int64_t head_off = (it.kv_head + hm) * d;
-      for (int j = 0; j < kKeyTile; ++j) {
+      if (job.avx512) {
+        // Widen (bf16) and transpose straight from the cache rows; V widened into scratch.
+        const void *kraw[kKeyTile], *vraw[kKeyTile];
+        const int64_t es = job.bf16 ? 2 : 4;
+        for (int j = 0; j < kKeyTile; ++j) {
+          const bool in = cache_row[j] >= 0;
+          kraw[j] = in ? static_cast<const void*>(static_cast<const char*>(job.k) + (cache_row[j] + head_off) * es) : zeros;
+          vraw[j] = in ? static_cast<const void*>(static_cast<const char*>(job.v) + (cache_row[j] + head_off) * es) : zeros;
+        }
+        attention_key_tile_avx512(kraw, job.bf16, d, t.kt);
+        if (job.bf16) {
+          attention_widen_rows_avx512(reinterpret_cast<const uint16_t* const*>(vraw), kKeyTile, d, t.vw, dp);
+          for (int j = 0; j < kKeyTile; ++j) vrows[j] = t.vw + j * dp;
+        } else {
+          for (int j = 0; j < kKeyTile; ++j) vrows[j] = static_cast<const float*>(vraw[j]);
+        }
+      }
+      for (int j = 0; j < kKeyTile && !job.avx512; ++j) {
         if (cache_row[j] < 0) {
           krows[j] = vrows[j] = zeros;
         } else if (job.bf16) {
@@ -232,9 +254,10 @@ void run_item(const Job& job, const WorkItem& it) {
           vrows[j] = static_cast<const float*>(job.v) + cache_row[j] + head_off;
         }
       }
-      tile::transpose_tile(krows, d, t.kt);
+      if (!job.avx512) tile::transpose_tile(krows, d, t.kt);
       float* S = t.s + hm * Rh * kKeyTile;
-      over_row_blocks<ScoreBlock>(Rh, t.qrows + hm * Rh, t.kt, d, job.scale, S);
+      if (job.avx512) attention_scores_avx512(t.qrows + hm * Rh, Rh, t.kt, d, job.scale, S);
+      else over_row_blocks<ScoreBlock>(Rh, t.qrows + hm * Rh, t.kt, d, job.scale, S);
 
       for (int64_t rr = 0; rr < Rh; ++rr) {
         const int64_t r = hm * Rh + rr;
@@ -270,7 +293,8 @@ void run_item(const Job& job, const WorkItem& it) {
         _mm256_store_ps(s + 8, p1);
         t.l[r] += tile::hsum(_mm256_add_ps(p0, p1));
       }
-      over_row_blocks<AccumulateBlock>(Rh, t.o + hm * Rh * dp, dp, S, vrows, kKeyTile, d, tail);
+      if (job.avx512) attention_accumulate_avx512(t.o + hm * Rh * dp, dp, Rh, S, vrows, kKeyTile, d);
+      else over_row_blocks<AccumulateBlock>(Rh, t.o + hm * Rh * dp, dp, S, vrows, kKeyTile, d, tail);
     }
   }
 
@@ -330,6 +354,7 @@ void attention_varlen(ThreadPool& pool, float* out, const float* q, const PagedK
   job.k = kv.k;
   job.v = kv.v;
   job.bf16 = kv.dtype == DType::kBF16;
+  job.avx512 = active_isa() == Isa::kAvx512;
   job.positions = batch.positions;
   job.tables = batch.block_tables;
   job.table_offsets = batch.block_table_offsets;
