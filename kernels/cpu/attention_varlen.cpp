@@ -240,21 +240,22 @@ void run_item(const Job& job, const WorkItem& it) {
         } else {
           for (int j = 0; j < kKeyTile; ++j) vrows[j] = static_cast<const float*>(vraw[j]);
         }
-      }
-      for (int j = 0; j < kKeyTile && !job.avx512; ++j) {
-        if (cache_row[j] < 0) {
-          krows[j] = vrows[j] = zeros;
-        } else if (job.bf16) {
-          widen_bf16(static_cast<const uint16_t*>(job.k) + cache_row[j] + head_off, d, t.kw + j * dp);
-          widen_bf16(static_cast<const uint16_t*>(job.v) + cache_row[j] + head_off, d, t.vw + j * dp);
-          krows[j] = t.kw + j * dp;
-          vrows[j] = t.vw + j * dp;
-        } else {
-          krows[j] = static_cast<const float*>(job.k) + cache_row[j] + head_off;
-          vrows[j] = static_cast<const float*>(job.v) + cache_row[j] + head_off;
+      } else {
+        for (int j = 0; j < kKeyTile; ++j) {
+          if (cache_row[j] < 0) {
+            krows[j] = vrows[j] = zeros;
+          } else if (job.bf16) {
+            widen_bf16(static_cast<const uint16_t*>(job.k) + cache_row[j] + head_off, d, t.kw + j * dp);
+            widen_bf16(static_cast<const uint16_t*>(job.v) + cache_row[j] + head_off, d, t.vw + j * dp);
+            krows[j] = t.kw + j * dp;
+            vrows[j] = t.vw + j * dp;
+          } else {
+            krows[j] = static_cast<const float*>(job.k) + cache_row[j] + head_off;
+            vrows[j] = static_cast<const float*>(job.v) + cache_row[j] + head_off;
+          }
         }
+        tile::transpose_tile(krows, d, t.kt);
       }
-      if (!job.avx512) tile::transpose_tile(krows, d, t.kt);
       float* S = t.s + hm * Rh * kKeyTile;
       if (job.avx512) attention_scores_avx512(t.qrows + hm * Rh, Rh, t.kt, d, job.scale, S);
       else over_row_blocks<ScoreBlock>(Rh, t.qrows + hm * Rh, t.kt, d, job.scale, S);

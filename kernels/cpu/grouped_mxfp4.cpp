@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <vector>
 
@@ -35,6 +36,14 @@
 
 namespace gossamer::kernels::cpu {
 namespace {
+
+// The AVX-512 kernels' e2m1 table is core/mxfp4.h's, bit for bit (-0 included).
+constexpr bool same_e2m1_tables() {
+  for (int c = 0; c < 16; ++c)
+    if (std::bit_cast<uint32_t>(kE2m1Values[c]) != std::bit_cast<uint32_t>(kFp4Values[c])) return false;
+  return true;
+}
+static_assert(same_e2m1_tables(), "kernels/cpu/mxfp4_gemv.h's kE2m1Values must equal core/mxfp4.h's kFp4Values");
 
 constexpr int64_t kTileRows = 32;      // weight rows decoded at once (32 x 2880 f32 = 360 KB)
 constexpr int64_t kRowChunk = 96;      // input rows per pass over a decoded tile
@@ -304,13 +313,13 @@ uint64_t next_call_id() {
 }
 
 // The source rows of every GEMM-path expert as int8 (once per call, not per tile): all of
-// x's rows when any expert has more than direct_max_rows(true, true) rows or the weights are
+// x's rows when any expert has more than kInt8GemvMaxTokens rows (the int8 GEMV's) or the weights are
 // packed (whose GEMV reads this layout too), else none (null).
 const Int8Rows* quantize_inputs(ThreadPool& pool, const float* x, const ExpertGroups& groups, int64_t in,
                                 bool packed, bool avx2) {
   bool any = packed;
   for (int64_t e = 0; e < groups.groups && !any; ++e)
-    any = groups.offsets[e + 1] - groups.offsets[e] > direct_max_rows(true, true);
+    any = groups.offsets[e + 1] - groups.offsets[e] > kInt8GemvMaxTokens;
   if (!any) return nullptr;
   int64_t sources = groups.rows();
   if (groups.row_index) {

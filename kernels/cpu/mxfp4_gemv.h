@@ -19,6 +19,12 @@ namespace gossamer::kernels::cpu {
 inline constexpr int kMxfp4GemvMaxTokens = 6;
 inline constexpr int kMxfp4GemvMaxTokensAvx2 = 4;
 
+// e2m1 code -> value, 64-byte aligned for one zmm load: the AVX-512 MXFP4 kernels'
+// copy of core/mxfp4.h's kFp4Values, whose header has inline code that those units may not
+// include (kernels/cpu/grouped_mxfp4.cpp checks the two tables are equal).
+alignas(64) inline constexpr float kE2m1Values[16] = {+0.0f, +0.5f, +1.0f, +1.5f, +2.0f, +3.0f, +4.0f, +6.0f,
+                                                      -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
+
 // dst = x reordered per 32-element block: the 16 even-indexed values, then the 16 odd.
 // in % 32 == 0.
 void mxfp4_split_input(const float* x, int64_t in, float* dst);

@@ -37,6 +37,11 @@ float widened(uint16_t h) {
   return f;
 }
 
+// The first 64-byte-aligned float of v (which has 16 floats to spare for it).
+float* aligned64(std::vector<float>& v) {
+  return v.data() + (64 - reinterpret_cast<uintptr_t>(v.data()) % 64) % 64 / sizeof(float);
+}
+
 class AttentionTileTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(AttentionTileTest, KeyTileIsTheTransposeOfTheRows) {
@@ -50,7 +55,7 @@ TEST_P(AttentionTileTest, KeyTileIsTheTransposeOfTheRows) {
     for (int j = 0; j < kKeys; ++j)
       rows[j] = bf16 ? static_cast<const void*>(kh.data() + j * d) : static_cast<const void*>(kf.data() + j * d);
     std::vector<float> kt(size_t((d + 15) / 16 * 16 * kKeys) + 16, -1.f);
-    float* at = kt.data() + (64 - reinterpret_cast<uintptr_t>(kt.data()) % 64) % 64 / 4;  // 64-byte aligned
+    float* at = aligned64(kt);
     cpu::attention_key_tile_avx512(rows, bf16, d, at);
     for (int64_t i = 0; i < d; ++i)
       for (int j = 0; j < kKeys; ++j) {
@@ -83,12 +88,12 @@ TEST_P(AttentionTileTest, ScoresAndValueUpdateMatchTheLaneModel) {
     const auto q = test::random_vec(size_t(rows * d), 2);
     const auto ktv = test::random_vec(size_t(d * kKeys) + 16, 3);
     std::vector<float> kt_store(ktv.size() + 16);
-    float* kt = kt_store.data() + (64 - reinterpret_cast<uintptr_t>(kt_store.data()) % 64) % 64 / 4;
+    float* kt = aligned64(kt_store);
     std::copy_n(ktv.begin(), d * kKeys, kt);
     std::vector<const float*> qrows(static_cast<size_t>(rows));
     for (int64_t r = 0; r < rows; ++r) qrows[size_t(r)] = q.data() + r * d;
     std::vector<float> s_store(size_t(rows * kKeys) + 16);
-    float* s = s_store.data() + (64 - reinterpret_cast<uintptr_t>(s_store.data()) % 64) % 64 / 4;
+    float* s = aligned64(s_store);
     const float scale = 0.125f;
     cpu::attention_scores_avx512(qrows.data(), rows, kt, d, scale, s);
     for (int64_t r = 0; r < rows; ++r)
@@ -99,7 +104,7 @@ TEST_P(AttentionTileTest, ScoresAndValueUpdateMatchTheLaneModel) {
       }
     // The AVX2 tile, one row at a time, computes the same lanes.
     std::vector<float> s2_store(size_t(rows * kKeys) + 16);
-    float* s2 = s2_store.data() + (64 - reinterpret_cast<uintptr_t>(s2_store.data()) % 64) % 64 / 4;
+    float* s2 = aligned64(s2_store);
     for (int64_t r = 0; r < rows; ++r) cpu::tile::scores<1>(qrows.data() + r, kt, d, scale, s2 + r * kKeys);
     ASSERT_EQ(std::memcmp(s, s2, sizeof(float) * size_t(rows * kKeys)), 0) << "AVX2 scores, rows " << rows;
 
@@ -120,7 +125,7 @@ TEST_P(AttentionTileTest, ScoresAndValueUpdateMatchTheLaneModel) {
         }
       // The AVX2 tile, 8 columns at a time, the ragged end masked.
       std::vector<float> o2_store(o0.size() + 16);
-      float* o2 = o2_store.data() + (32 - reinterpret_cast<uintptr_t>(o2_store.data()) % 32) % 32 / 4;
+      float* o2 = aligned64(o2_store);
       std::copy(o0.begin(), o0.end(), o2);
       const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(d % 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
       for (int64_t r = 0; r < rows; ++r)

@@ -170,7 +170,8 @@ TEST(GroupedMxfp4, SwigluClampsGateAboveAndLinearBothSides) {
 // AVX2) to the decoded tile, on both paths, against the oracle one expert at a time (so a
 // failure names its row count). 70 outputs: the GEMV's pairs of rows end on an odd one.
 TEST(GroupedMxfp4, EveryGemvRowCountMatchesReference) {
-  constexpr int64_t kExperts = 9, in = 2880, out = 70;  // expert e has e rows: 0..8
+  // Expert e has e rows: 0 .. kMxfp4GemvMaxTokens + 2.
+  constexpr int64_t kExperts = cpu::kMxfp4GemvMaxTokens + 3, in = 2880, out = 70;
   std::vector<int64_t> offsets(kExperts + 1, 0);
   for (int64_t e = 0; e < kExperts; ++e) offsets[size_t(e + 1)] = offsets[size_t(e)] + e;
   const int64_t rows = offsets[kExperts];

@@ -23,10 +23,6 @@
 namespace gossamer::kernels::cpu {
 namespace {
 
-// e2m1 code -> value (the same table as core/mxfp4.h, which has inline code and so is not
-// included in an AVX-512 unit).
-alignas(64) constexpr float kCodeValues[16] = {+0.0f, +0.5f, +1.0f, +1.5f, +2.0f, +3.0f, +4.0f, +6.0f,
-                                               -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
 // Bytes ahead of the current block that each row prefetches (two rows stream at once). A
 // line lasts 4 blocks x ~4 cycles here, so 512 B was only ~130 ns ahead, about one DRAM
 // latency: bench_kernels' expert decode GEMV from DRAM read 12.6 GB/s with 512 B, 17.6 with
@@ -35,7 +31,7 @@ constexpr int64_t kPrefetchBytes = 4096;
 
 template <int NR, int T>
 void rows(const Mxfp4GemvJob& j, int64_t r, int64_t r_begin) {
-  const __m512 table = _mm512_load_ps(kCodeValues);
+  const __m512 table = _mm512_load_ps(kE2m1Values);
   __m512 acc[NR][T][2];
 #pragma GCC unroll 2
   for (int i = 0; i < NR; ++i)

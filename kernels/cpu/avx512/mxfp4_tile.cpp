@@ -14,18 +14,13 @@
 
 #include <immintrin.h>
 
+#include "kernels/cpu/mxfp4_gemv.h"
+
 namespace gossamer::kernels::cpu {
-namespace {
-
-// e2m1 code -> value (the table of core/mxfp4.h; its inline code is not used here).
-alignas(64) constexpr float kCodeValues[16] = {+0.0f, +0.5f, +1.0f, +1.5f, +2.0f, +3.0f, +4.0f, +6.0f,
-                                               -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
-
-}  // namespace
 
 void decode_tile_bf16_avx512(const uint8_t* blocks, const uint8_t* scales, int64_t stride, int64_t nb, int64_t o0,
                              int64_t o1, uint16_t* dst, const float* scale_table) {
-  const __m512 table = _mm512_load_ps(kCodeValues);
+  const __m512 table = _mm512_load_ps(kE2m1Values);
   const __m512i low_nibbles = _mm512_set1_epi32(0x0f), high_nibbles = _mm512_set1_epi32(0xf0);
   for (int64_t o = o0; o < o1; ++o) {
     const uint8_t* row_blocks = blocks + o * stride * 16;
